@@ -103,6 +103,13 @@ export class MemoryLogStorage implements LogStorage {
     this.offset = index;
   }
 
+  /** Persists what a Ready asks, in the order the contract requires: snapshot, entries, then hard state. */
+  persistReady(ready: { hardState: HardState | null; entries: readonly Entry[]; snapshot: Snapshot | null }): void {
+    if (ready.snapshot) this.applySnapshot(ready.snapshot);
+    this.append(ready.entries);
+    if (ready.hardState) this.hardState = ready.hardState;
+  }
+
   /** A deep-enough copy, for the simulator to keep a node's disk across a crash. */
   clone(): MemoryLogStorage {
     const copy = new MemoryLogStorage();

@@ -176,6 +176,10 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   readIndex(context: number, options?: ReadOptions): void;
   /** Ask the leader to hand leadership to `to` (catching it up first). */
   transferLeadership(to: NodeId): void;
+  /** The driver finished (ok) or failed sending a snapshot the engine asked to send to `to`. */
+  reportSnapshot(to: NodeId, ok: boolean): void;
+  /** The driver could not deliver to `to` (connection down): stop pipelining to it for now. */
+  reportUnreachable(to: NodeId): void;
   hasReady(): boolean;
   ready(): Ready<M>;
   advance(ready: Ready<M>): void;
