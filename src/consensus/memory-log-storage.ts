@@ -66,7 +66,9 @@ export class MemoryLogStorage implements LogStorage {
     const skip = Math.max(0, this.firstIndex() - first);
     if (skip >= entries.length) return;
     const keep = first + skip - this.firstIndex();
-    this.log = this.log.slice(0, keep).concat(entries.slice(skip));
+    // Truncate in place: copying the whole log on every append would make long runs quadratic.
+    this.log.length = keep;
+    for (let i = skip; i < entries.length; i++) this.log.push(entries[i]!);
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */

@@ -184,4 +184,7 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   ready(): Ready<M>;
   advance(ready: Ready<M>): void;
   status(): EngineStatus;
+  /** The term of the entry at `index` in this engine's log (stable or not), or undefined if it holds none there.
+   * For checkers (the simulator's leader-completeness check), not for the data path. */
+  termAt(index: number): number | undefined;
 }

@@ -66,19 +66,21 @@ const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 export type MessageFields = Partial<Omit<RaftMessage, 'group' | 'from' | 'to' | 'type'>>;
 
+/** Builds a message; `term` (when given) overrides `fields.term`. */
 export function raftMessage(
   group: GroupId,
   from: NodeId,
   to: NodeId,
   type: RaftMessageType,
   fields: MessageFields,
+  term?: number,
 ): RaftMessage {
   return {
     group,
     from,
     to,
     type,
-    term: fields.term ?? 0,
+    term: term ?? fields.term ?? 0,
     logTerm: fields.logTerm ?? 0,
     index: fields.index ?? 0,
     commit: fields.commit ?? 0,

@@ -148,6 +148,11 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     }
   }
 
+  termAt(index: number): number | undefined {
+    const t = this.raft.log.termOrZero(index);
+    return t === 0 ? undefined : t;
+  }
+
   status(): EngineStatus {
     const r = this.raft;
     const progress: PeerProgress[] = [];

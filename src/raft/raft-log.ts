@@ -45,6 +45,8 @@ export class RaftLog {
 
   /** Term at `index`, or 0 when unknown (compacted or past the end). */
   termOrZero(index: number): number {
+    // Checked up front: this runs for every new entry, and exceptions are expensive in a hot path.
+    if (index > this.lastIndex() || index < this.firstIndex() - 1) return 0;
     try {
       return this.term(index);
     } catch (error) {

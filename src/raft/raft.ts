@@ -428,7 +428,7 @@ export class Raft {
 
   private send(to: NodeId, type: RaftMessageType, fields: MessageFields): void {
     const term = TERMLESS.has(type) ? 0 : (fields.term ?? this.term);
-    const m = raftMessage(this.group, this.id, to, type, { ...fields, term });
+    const m = raftMessage(this.group, this.id, to, type, fields, term);
     if (SEND_AFTER_PERSIST.has(type)) this.msgsAfterPersist.push(m);
     else this.msgsNow.push(m);
   }
