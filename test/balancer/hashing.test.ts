@@ -48,7 +48,9 @@ test('Maglev gives every host ⌊M/N⌋ or ⌈M/N⌉ slots, and weighted hosts s
     10_007,
   ).slotCounts(3);
   const total = 10_007;
-  [3, 1, 2].forEach((w, i) => assert.ok(Math.abs(weighted[i]! / total - w / 6) < 0.01, String(weighted)));
+  [3, 1, 2].forEach((w, i) => {
+    assert.ok(Math.abs(weighted[i]! / total - w / 6) < 0.01, String(weighted));
+  });
 });
 
 test('Maglev rejects a non-prime table and one too small for the hosts', () => {

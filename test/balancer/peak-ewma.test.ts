@@ -37,7 +37,10 @@ test('steady samples converge to the sample; an idle estimate decays toward zero
   const ewma = new PeakEwma(TAU);
   ewma.observe(100, 0);
   let t = 0;
-  for (let i = 0; i < 2000; i++) ewma.observe(10, (t += 100));
+  for (let i = 0; i < 2000; i++) {
+    t += 100;
+    ewma.observe(10, t);
+  }
   assert.ok(Math.abs(ewma.valueAt(t) - 10) < 0.01);
   assert.ok(Math.abs(ewma.valueAt(t + 2 * TAU) - 10 * Math.exp(-2)) < 0.01);
 });

@@ -27,7 +27,9 @@ test('every cycle of Σweights picks gives each host exactly its weight', () => 
         const total = weights.reduce((a, b) => a + b, 0);
         for (let c = 0; c < cycles; c++) {
           const counts = tally(Array.from({ length: total }, () => picker.pick({}, tracker.records())!.id));
-          weights.forEach((w, i) => assert.equal(counts.get(String.fromCharCode(97 + i)) ?? 0, w));
+          weights.forEach((w, i) => {
+            assert.equal(counts.get(String.fromCharCode(97 + i)) ?? 0, w);
+          });
         }
       },
     ),
