@@ -174,6 +174,8 @@ class LoadBalancer implements Balancer {
   }
 
   end(handle: RequestHandle, outcome: RequestOutcome): void {
+    // Return expired ejections first, so this result counts toward the returning host's fresh slate.
+    this.outliers.releaseExpired(this.now());
     const record = this.tracker.end(handle, outcome);
     if (!record) return;
     this.outliers.onResult(record, outcome.ok);

@@ -75,10 +75,10 @@ export class OutlierDetector {
 
   /** Feeds one result (after the tracker counted it). Ejects the host when it crossed the threshold. */
   onResult(record: HostRecord, ok: boolean): void {
-    if (!this.options.enabled || ok || record.ejected || record.removed) return;
-    if (record.consecutiveFailures < this.options.consecutiveFailures) return;
+    if (!this.options.enabled || ok || record.removed) return;
     const nowMs = this.now();
     this.releaseExpired(nowMs);
+    if (record.ejected || record.consecutiveFailures < this.options.consecutiveFailures) return;
     if (this.ejectedCount() >= this.maxEjected()) {
       this.counters.ejectionsSkippedByCap++;
       return;
@@ -106,7 +106,7 @@ export class OutlierDetector {
       if (until === null) continue;
       if (until <= nowMs) {
         record.ejectedUntilMs = null;
-        record.returnedAtMs = nowMs;
+        record.returnedAtMs = until; // when it came back, not when we happened to notice
         // A fresh start: the failures that caused the ejection must not re-eject it on the first new error.
         record.consecutiveFailures = 0;
         changed = true;
