@@ -1,7 +1,7 @@
 import type { Random } from '../util/random.js';
 import { BalancerError, invalidArgument } from './errors.js';
 import { ActiveHealthChecker, type ActiveHealthCheckOptions } from './health-checker.js';
-import { type CandidateSet, HealthView, isHealthy } from './health-view.js';
+import { type CandidateSet, HealthView } from './health-view.js';
 import { type HostRecord, HostTracker, type HostTrackerOptions, type RequestHandle } from './host-tracker.js';
 import { type OutlierDetectionOptions, OutlierDetector, type OutlierStats } from './outlier-detector.js';
 import { createPicker, isStrategyName, type StrategyOptions } from './pickers/create-picker.js';
@@ -159,6 +159,7 @@ class LoadBalancer implements Balancer {
 
   pick(request: BalanceRequest = {}, options: PickOptions = {}): Host | null {
     validateRequest(request);
+    if (typeof options !== 'object' || options === null) throw invalidArgument('pick options must be an object');
     let excluded: Set<string> | undefined;
     if (options.exclude !== undefined) {
       if (typeof (options.exclude as Iterable<string>)[Symbol.iterator] !== 'function') {
@@ -273,6 +274,5 @@ class LoadBalancer implements Balancer {
 function hostState(record: HostRecord): HostStats['state'] {
   if (record.health === 'unhealthy') return 'unhealthy';
   if (record.ejected) return 'ejected';
-  if (record.health === 'unknown') return 'unknown';
-  return isHealthy(record) ? 'healthy' : 'unknown';
+  return record.health === 'unknown' ? 'unknown' : 'healthy';
 }

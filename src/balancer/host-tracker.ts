@@ -179,7 +179,7 @@ export class HostTracker {
 
   /** Starts accounting one request on a host (by record, host or id). An unknown host gives a no-op handle. */
   begin(host: HostRecord | { id: string } | string): RequestHandle {
-    const id = typeof host === 'string' ? host : host.id;
+    const id = typeof host === 'string' ? host : typeof host === 'object' && host !== null ? host.id : undefined;
     if (typeof id !== 'string') throw invalidArgument('begin() needs a host or a host id');
     const nowMs = this.now();
     const record = this.byId.get(id) ?? null;

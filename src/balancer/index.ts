@@ -8,7 +8,12 @@ export {
   type PickOptions,
   type SendAttempt,
 } from './balancer.js';
+export { DecayingCounter } from './decaying-counter.js';
 export { BalancerError, type BalancerErrorCode } from './errors.js';
+export { parseIpAddress } from './hashing/ip-address.js';
+export { DEFAULT_MAGLEV_TABLE_SIZE, MaglevTable, type WeightedNode } from './hashing/maglev.js';
+export { murmur3Bytes, murmur3String } from './hashing/murmur3.js';
+export { type RendezvousNode, rendezvousNode, rendezvousPick } from './hashing/rendezvous.js';
 export {
   ActiveHealthChecker,
   type ActiveHealthCheckOptions,

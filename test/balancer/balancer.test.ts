@@ -112,6 +112,9 @@ test('bad options and requests are clear INVALID_ARGUMENT errors', () => {
   assert.throws(() => lb.pick(null as never), invalid);
   assert.throws(() => lb.pick({ key: 'x'.repeat(20_000) }), invalid);
   assert.throws(() => lb.pick({}, { exclude: 5 as never }), invalid);
+  assert.throws(() => lb.pick({}, null as never), invalid);
+  assert.throws(() => lb.begin(null as never), invalid);
+  assert.throws(() => lb.end({} as never, { ok: true }), invalid);
   assert.throws(() => lb.setHosts([{ id: 'a', address: '' }]), invalid);
   assert.equal(lb.hosts().length, 2, 'a rejected setHosts changes nothing');
 });
