@@ -151,7 +151,12 @@ test('the algorithm is rendezvous up to 8 configured hosts, Maglev above', () =>
     const picker = createUrlHashPicker({ random: new SeededRandom(1), configuredHostCount: () => n });
     assert.equal(picker.algorithm, algorithm);
   }
-  assert.throws(() =>
-    createUrlHashPicker({ random: new SeededRandom(1), configuredHostCount: () => 1 }, { tableSize: 1000 }),
+  for (const tableSize of [1000, 997, 65_536, 2_000_003]) {
+    const context = { random: new SeededRandom(1), configuredHostCount: () => 1 };
+    assert.throws(() => createUrlHashPicker(context, { tableSize }), `table size ${tableSize}`);
+  }
+  assert.equal(
+    createUrlHashPicker({ random: new SeededRandom(1), configuredHostCount: () => 1 }, { tableSize: 1009 }).strategy,
+    'url-hash',
   );
 });

@@ -3,7 +3,7 @@ import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, MAX_MAGLEV_TABLE_SIZE, MaglevTable 
 import { type RendezvousNode, rendezvousNode, rendezvousPick } from '../hashing/rendezvous.js';
 import type { HostRecord } from '../host-tracker.js';
 import type { BalanceRequest } from '../types.js';
-import { integerInRange } from '../validate.js';
+import { integerInRange, MAX_HOSTS } from '../validate.js';
 import { type Picker, type PickerContext, withoutExcluded } from './picker.js';
 
 export interface ConsistentHashOptions {
@@ -48,9 +48,10 @@ export class ConsistentHashPicker implements Picker {
     options: ConsistentHashOptions = {},
   ) {
     const size = options.tableSize ?? CONSISTENT_HASH_DEFAULTS.tableSize;
-    if (!isPrime(size) || size > MAX_MAGLEV_TABLE_SIZE) {
+    // Larger than the most hosts a balancer takes, so building a table over the candidates can never fail.
+    if (!isPrime(size) || size <= MAX_HOSTS || size > MAX_MAGLEV_TABLE_SIZE) {
       throw invalidArgument(
-        `hash.tableSize must be a prime ≤ ${MAX_MAGLEV_TABLE_SIZE}, got ${String(options.tableSize)}`,
+        `hash.tableSize must be a prime in ${MAX_HOSTS + 1}..${MAX_MAGLEV_TABLE_SIZE}, got ${String(options.tableSize)}`,
       );
     }
     this.tableSize = size;
