@@ -35,7 +35,10 @@ export interface TransportOptions {
 
   /** Largest frame accepted or sent, length prefix excluded. Default 16 MiB. A single message may be this big. */
   maxFrameBytes?: number;
-  /** A frame is closed once its messages reach this many bytes (one bigger message still goes alone). Default 1 MiB. */
+  /**
+   * A frame is closed once its messages reach this many bytes (one bigger message still goes alone).
+   * Default 1 MiB, or maxFrameBytes if smaller.
+   */
   batchMaxBytes?: number;
   /** Per-peer send queue limit in messages; past it new messages are dropped. Default 8192. */
   maxQueueMessages?: number;
@@ -143,7 +146,13 @@ export function resolveTransportOptions(options: TransportOptions): ResolvedTran
   } else throw new TransportError('INVALID_OPTION', 'localAddress must be a non-empty string or null');
 
   const maxFrameBytes = integerOption(options, 'maxFrameBytes', 1024, 2 ** 31 - 1);
-  const batchMaxBytes = integerOption(options, 'batchMaxBytes', 1, maxFrameBytes);
+  // The default never exceeds a smaller maxFrameBytes; an explicit value must fit.
+  const batchMaxBytes = integerOption(
+    { ...options, batchMaxBytes: options.batchMaxBytes ?? Math.min(TRANSPORT_DEFAULTS.batchMaxBytes, maxFrameBytes) },
+    'batchMaxBytes',
+    1,
+    maxFrameBytes,
+  );
   const reconnectMinMs = integerOption(options, 'reconnectMinMs', 1, 3_600_000);
   const reconnectMaxMs = integerOption(options, 'reconnectMaxMs', reconnectMinMs, 3_600_000);
   return {
