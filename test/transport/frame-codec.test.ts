@@ -5,6 +5,9 @@ import { TransportError } from '../../src/transport/errors.js';
 import { FrameDecoder, FrameEncoder, LENGTH_PREFIX_BYTES } from '../../src/transport/frame-codec.js';
 import { FrameReader } from '../../src/transport/frame-reader.js';
 
+// Deterministic by default; FC_SEED=<n> explores other cases.
+fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20_251_127) });
+
 const encoder = new FrameEncoder();
 
 function roundTrip(messages: unknown[]): unknown[] {
@@ -28,7 +31,8 @@ const messageValue = fc.letrec((tie) => ({
     fc.boolean(),
     fc.integer(),
     fc.maxSafeInteger(),
-    fc.double({ noNaN: true }),
+    // msgpack has one zero: -0 comes back as 0.
+    fc.double({ noNaN: true }).map((x) => (Object.is(x, -0) ? 0 : x)),
     fc.string({ unit: 'grapheme' }),
     fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
     fc.array(tie('value'), { maxLength: 5 }),

@@ -5,6 +5,9 @@ import { TransportError } from '../../src/transport/errors.js';
 import { FrameReader } from '../../src/transport/frame-reader.js';
 import { rawFrame } from './harness.js';
 
+// Deterministic by default; FC_SEED=<n> explores other cases.
+fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20_251_127) });
+
 /** Cuts `bytes` at the given (sorted, deduplicated) offsets. */
 function split(bytes: Buffer, cuts: number[]): Buffer[] {
   const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
