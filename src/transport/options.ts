@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type HostPort, isWildcardHost, parseHostPort } from './address.js';
 import { TransportError } from './errors.js';
 
@@ -20,7 +21,8 @@ export interface TransportOptions {
   peers?: Readonly<Record<string, string>>;
   /**
    * Local address outgoing connections bind to, so a receiver (or proxy, or firewall) sees which node dials.
-   * Default: the host of `listen`, unless it is a wildcard (0.0.0.0, ::). `null`: let the OS choose.
+   * Must be an IP address. Default: the host of `listen` when it is an IP address other than a wildcard
+   * (0.0.0.0, ::); otherwise the OS chooses. `null`: let the OS choose.
    */
   localAddress?: string | null;
   /** Called for every received message. Required. */
@@ -118,7 +120,9 @@ export function parsePeers(peers: Readonly<Record<string, string>>, selfName: st
   for (const [name, address] of Object.entries(peers)) {
     validateName(`peer name "${name}"`, name);
     if (name === selfName) throw new TransportError('INVALID_OPTION', `peers must not include this node ("${name}")`);
-    parsed.set(name, parseHostPort(address));
+    const hostPort = parseHostPort(address);
+    if (hostPort.port === 0) throw new TransportError('INVALID_ADDRESS', `peer "${name}" has port 0 ("${address}")`);
+    parsed.set(name, hostPort);
   }
   return parsed;
 }
@@ -138,12 +142,14 @@ export function resolveTransportOptions(options: TransportOptions): ResolvedTran
   const clusterId = validateName('clusterId', options.clusterId);
   const listen = parseHostPort(options.listen);
   if (typeof options.onMessage !== 'function') throw new TransportError('INVALID_OPTION', 'onMessage is required');
+  // Sockets can only bind to an IP literal: a listen host name (or a wildcard) leaves the choice to the OS.
   let localAddress: string | undefined;
-  if (options.localAddress === undefined) localAddress = isWildcardHost(listen.host) ? undefined : listen.host;
-  else if (options.localAddress === null) localAddress = undefined;
-  else if (typeof options.localAddress === 'string' && options.localAddress.length > 0) {
+  if (options.localAddress === undefined) {
+    localAddress = isIP(listen.host) === 0 || isWildcardHost(listen.host) ? undefined : listen.host;
+  } else if (options.localAddress === null) localAddress = undefined;
+  else if (typeof options.localAddress === 'string' && isIP(options.localAddress) !== 0) {
     localAddress = options.localAddress;
-  } else throw new TransportError('INVALID_OPTION', 'localAddress must be a non-empty string or null');
+  } else throw new TransportError('INVALID_OPTION', 'localAddress must be an IP address or null');
 
   const maxFrameBytes = integerOption(options, 'maxFrameBytes', 1024, 2 ** 31 - 1);
   // The default never exceeds a smaller maxFrameBytes; an explicit value must fit.

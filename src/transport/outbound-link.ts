@@ -224,15 +224,18 @@ export class OutboundLink {
       this.fail(socket, error.code ? `${error.code}: ${error.message}` : error.message, 'failure');
     });
     socket.on('close', () => this.fail(socket, 'connection closed by the peer', 'failure'));
-    socket.connect({
-      host,
-      port,
-      ...(localAddress === undefined ? {} : { localAddress }),
-      // A host name must resolve to the family of the address we bind to.
-      ...(localAddress !== undefined && isIP(host) === 0 && isIP(localAddress) !== 0
-        ? { family: isIP(localAddress) }
-        : {}),
-    });
+    try {
+      socket.connect({
+        host,
+        port,
+        ...(localAddress === undefined ? {} : { localAddress }),
+        // A host name must resolve to the family of the address we bind to.
+        ...(localAddress !== undefined && isIP(host) === 0 ? { family: isIP(localAddress) } : {}),
+      });
+    } catch (error) {
+      // Options are validated up front, so this is unexpected; still, a bad dial must not crash the process.
+      this.fail(socket, `cannot dial: ${(error as Error).message}`, 'failure');
+    }
   }
 
   private onData(socket: Socket, chunk: Buffer): void {

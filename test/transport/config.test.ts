@@ -62,6 +62,8 @@ test('bad options throw INVALID_OPTION naming the option', () => {
   assert.throws(() => resolveTransportOptions({ ...base, maxQueueAgeMs: 1.5 }), code('INVALID_OPTION'));
   assert.throws(() => resolveTransportOptions({ ...base, peers: { n1: '127.0.0.1:1' } }), /must not include this node/);
   assert.throws(() => resolveTransportOptions({ ...base, peers: { n2: 'nowhere' } }), code('INVALID_ADDRESS'));
+  assert.throws(() => resolveTransportOptions({ ...base, peers: { n2: '127.0.0.1:0' } }), code('INVALID_ADDRESS'));
+  assert.throws(() => resolveTransportOptions({ ...base, localAddress: 'localhost' }), /localAddress/);
   assert.throws(() => resolveTransportOptions({ ...base, onMessage: undefined as never }), /onMessage/);
 });
 

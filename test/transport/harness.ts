@@ -31,7 +31,7 @@ export async function startNode(name: string, host: string, options: NodeOptions
       onMessage: (from, message) => received.push({ from, message }),
       ...rest,
       nodeName: name,
-      listen: `${host}:${port}`,
+      listen: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
     },
     { logger, ...components },
   );

@@ -263,6 +263,30 @@ test('a peer that is down only costs its queue: unreachable address, messages wa
   await a.transport.close();
 });
 
+test('host names and IPv6 literals work as listen and peer addresses', async (t) => {
+  const a = await node('j1', 'localhost');
+  const b = await node('j2', 'localhost');
+  const portOf = (n: TestNode) => n.transport.listenAddress().split(':').pop();
+  a.transport.setPeers({ j2: `localhost:${portOf(b)}` });
+  b.transport.setPeers({ j1: `localhost:${portOf(a)}` });
+  a.transport.send('j2', 'by name');
+  await waitFor(() => b.received.length === 1, 'message over localhost');
+  await closeAll([a, b]);
+
+  const v6 = await node('k1', '::1').catch(() => undefined);
+  if (v6 === undefined) {
+    t.skip('no IPv6 loopback here');
+    return;
+  }
+  const w6 = await node('k2', '::1', { peers: { k1: v6.transport.listenAddress() } });
+  v6.transport.setPeers({ k2: w6.transport.listenAddress() });
+  assert.match(w6.transport.listenAddress(), /^\[::1\]:\d+$/);
+  v6.transport.send('k2', 'over ipv6');
+  await waitFor(() => w6.received.length === 1, 'message over [::1]');
+  assert.match(w6.transport.stats().peers.k1!.inboundRemoteAddress!, /^\[::1\]:/);
+  await closeAll([v6, w6]);
+});
+
 test('closing every transport leaves no sockets, servers or timers behind', async () => {
   await closeAll(started);
   // A closed server's handle goes away in the loop's close phase, just after its close callback.
