@@ -28,9 +28,7 @@ export type TransportErrorCode =
   /** A frame's body is not valid msgpack. The connection is closed. */
   | 'FRAME_DECODE_FAILED'
   /** A frame decoded but breaks the protocol (wrong frame type, bad hello...). The connection is closed. */
-  | 'PROTOCOL_VIOLATION'
-  /** The other side refused our hello (cluster id, unknown name, version). */
-  | 'HANDSHAKE_REJECTED';
+  | 'PROTOCOL_VIOLATION';
 
 export class TransportError extends Error {
   readonly code: TransportErrorCode;

@@ -158,7 +158,10 @@ export class FakeTimers implements Timers {
   }
 }
 
-/** A port on `host` that nothing listens on (it was free a moment ago): connecting to it is refused. */
+/**
+ * A port on `host` that nothing listens on (it was free a moment ago): connecting to it is refused. Tests use a
+ * host of their own (127.0.0.2x) for it, so another test process cannot take the port in the meantime.
+ */
 export async function deadPort(host: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen({ host, port: 0 }, resolve));

@@ -30,7 +30,7 @@ const others: TestNode[] = [];
 before(async () => {
   victim = await startNode('m1', '127.0.0.1', {
     maxFrameBytes: MAX_FRAME_BYTES,
-    handshakeTimeoutMs: 300,
+    handshakeTimeoutMs: 500,
     // Raw test sockets call themselves raw-*; the real peer is m2.
     isKnownPeer: (name) => name === 'm2' || name.startsWith('raw-'),
     components: { random: new SeededRandom(5) },

@@ -33,7 +33,7 @@ const CONNECT_TIMEOUT_MS = 60_000;
 
 test('after the peer restarts, messages queued meanwhile are delivered in order', async () => {
   const a = await node('r1', '127.0.0.1', { reconnectMaxMs: 200 });
-  const b = await node('r2', '127.0.0.2');
+  const b = await node('r2', '127.0.0.21');
   connectAll([a, b]);
   a.transport.send('r2', 'before');
   await waitFor(() => b.received.length === 1, 'first message');
@@ -43,7 +43,7 @@ test('after the peer restarts, messages queued meanwhile are delivered in order'
   assert.ok(a.logger.find('warn', 'lost connection to peer').length === 1);
   for (let i = 0; i < 100; i++) assert.equal(a.transport.send('r2', { i }), true);
 
-  const restarted = await node('r2', '127.0.0.2', { peers: { r1: a.transport.listenAddress() } }, port);
+  const restarted = await node('r2', '127.0.0.21', { peers: { r1: a.transport.listenAddress() } }, port);
   await waitFor(() => restarted.received.length === 100, 'queued messages after restart');
   assert.deepEqual(
     restarted.received.map(({ message }) => (message as { i: number }).i),
@@ -58,9 +58,9 @@ test('after the peer restarts, messages queued meanwhile are delivered in order'
 
 test('retries back off exponentially with full jitter up to the cap, and log once', async () => {
   const timers = new FakeTimers();
-  const port = await deadPort('127.0.0.1');
+  const port = await deadPort('127.0.0.22');
   const a = await node('s1', '127.0.0.1', {
-    peers: { s2: `127.0.0.1:${port}` },
+    peers: { s2: `127.0.0.22:${port}` },
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
     components: { timers, random: new ConstantRandom(0.5) },
   });
@@ -108,9 +108,9 @@ test('a connect that hangs is cut by connectTimeoutMs', async () => {
 });
 
 test('a full queue drops new messages and counts them; queued ones go out once the peer is up', async () => {
-  const port = await deadPort('127.0.0.2');
+  const port = await deadPort('127.0.0.23');
   const a = await node('u1', '127.0.0.1', {
-    peers: { u2: `127.0.0.2:${port}` },
+    peers: { u2: `127.0.0.23:${port}` },
     maxQueueMessages: 10,
     reconnectMaxMs: 100,
   });
@@ -123,7 +123,7 @@ test('a full queue drops new messages and counts them; queued ones go out once t
   assert.equal(stats.queuedMessages, 10);
   assert.equal(a.logger.find('warn', 'send queue full').length, 1);
 
-  const b = await node('u2', '127.0.0.2', { peers: { u1: a.transport.listenAddress() } }, port);
+  const b = await node('u2', '127.0.0.23', { peers: { u1: a.transport.listenAddress() } }, port);
   await waitFor(() => b.received.length === 10, 'queued messages');
   assert.deepEqual(
     b.received.map(({ message }) => (message as { i: number }).i),
@@ -136,8 +136,8 @@ test('a full queue drops new messages and counts them; queued ones go out once t
 });
 
 test('the queue is also bounded by bytes', async () => {
-  const port = await deadPort('127.0.0.1');
-  const a = await node('v1', '127.0.0.1', { peers: { v2: `127.0.0.1:${port}` }, maxQueueBytes: 1000 });
+  const port = await deadPort('127.0.0.24');
+  const a = await node('v1', '127.0.0.1', { peers: { v2: `127.0.0.24:${port}` }, maxQueueBytes: 1000 });
   const message = new Uint8Array(300); // 303 bytes encoded
   assert.deepEqual(
     [1, 2, 3, 4].map(() => a.transport.send('v2', message)),
@@ -149,9 +149,9 @@ test('the queue is also bounded by bytes', async () => {
 
 test('messages older than maxQueueAgeMs are dropped at reconnect, and sendAsync says MESSAGE_EXPIRED', async () => {
   const clock = new FakeClock(0);
-  const port = await deadPort('127.0.0.2');
+  const port = await deadPort('127.0.0.25');
   const a = await node('w1', '127.0.0.1', {
-    peers: { w2: `127.0.0.2:${port}` },
+    peers: { w2: `127.0.0.25:${port}` },
     maxQueueAgeMs: 1000,
     reconnectMaxMs: 100,
     components: { clock, random: new SeededRandom(1) },
@@ -163,7 +163,7 @@ test('messages older than maxQueueAgeMs are dropped at reconnect, and sendAsync 
   a.transport.send('w2', 'fresh');
   const fresh = a.transport.sendAsync('w2', 'fresh-async');
   await assert.rejects(expired, isCode('MESSAGE_EXPIRED')); // swept on the next redial
-  const b = await node('w2', '127.0.0.2', { peers: { w1: a.transport.listenAddress() } }, port);
+  const b = await node('w2', '127.0.0.25', { peers: { w1: a.transport.listenAddress() } }, port);
   await fresh;
   await waitFor(() => b.received.length === 2, 'fresh messages');
   assert.deepEqual(

@@ -214,9 +214,9 @@ test('setPeers adds, re-addresses and removes peers at runtime', async () => {
   a.transport.send('g2', 'one');
   await waitFor(() => b.received.length === 1, 'message after adding');
 
-  // g2 moves to another port: re-address and the queue follows.
+  // g2 moves to another address: re-address it and the queue follows.
   await b.transport.close();
-  const moved = await node('g2', '127.0.0.2', { peers: { g1: a.transport.listenAddress() } });
+  const moved = await node('g2', '127.0.0.27', { peers: { g1: a.transport.listenAddress() } });
   a.transport.send('g2', 'two');
   a.transport.setPeers({ g2: moved.transport.listenAddress() });
   a.transport.send('g2', 'three');
@@ -253,8 +253,8 @@ test('start fails cleanly on a port in use; close is idempotent', async () => {
 });
 
 test('a peer that is down only costs its queue: unreachable address, messages wait', async () => {
-  const port = await deadPort('127.0.0.1');
-  const a = await node('i1', '127.0.0.1', { peers: { i2: `127.0.0.1:${port}` }, reconnectMaxMs: 100 });
+  const port = await deadPort('127.0.0.26');
+  const a = await node('i1', '127.0.0.1', { peers: { i2: `127.0.0.26:${port}` }, reconnectMaxMs: 100 });
   for (let i = 0; i < 5; i++) assert.equal(a.transport.send('i2', i), true);
   await waitFor(() => a.transport.stats().peers.i2!.connectFailures >= 2, 'failed attempts');
   const stats = a.transport.stats().peers.i2!;
