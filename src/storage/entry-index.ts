@@ -20,9 +20,15 @@ export class EntryIndex {
   private cached: (Entry | undefined)[] = new Array(16);
   private head = 0;
   private count = 0;
+  private totalBytes = 0;
 
   get length(): number {
     return this.count;
+  }
+
+  /** Bytes the live entries take in the log files. */
+  get storedBytes(): number {
+    return this.totalBytes;
   }
 
   term(k: number): number {
@@ -67,18 +73,25 @@ export class EntryIndex {
     this.lens[at] = length;
     this.cached[at] = entry;
     this.count++;
+    this.totalBytes += length;
   }
 
   /** Keeps the first `k` entries. */
   truncate(k: number): void {
-    for (let i = this.head + k; i < this.head + this.count; i++) this.cached[i] = undefined;
+    for (let i = this.head + k; i < this.head + this.count; i++) {
+      this.cached[i] = undefined;
+      this.totalBytes -= this.lens[i]!;
+    }
     this.count = Math.min(this.count, k);
   }
 
   /** Drops the first `n` entries. */
   dropFront(n: number): void {
     const drop = Math.min(n, this.count);
-    for (let i = this.head; i < this.head + drop; i++) this.cached[i] = undefined;
+    for (let i = this.head; i < this.head + drop; i++) {
+      this.cached[i] = undefined;
+      this.totalBytes -= this.lens[i]!;
+    }
     this.head += drop;
     this.count -= drop;
     if (this.count === 0) this.head = 0;

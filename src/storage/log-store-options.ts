@@ -67,7 +67,7 @@ export function resolveLogStoreOptions(options: LogStoreOptions): ResolvedLogSto
     testSyncDelayMs: options.testSyncDelayMs ?? 0,
     clock: options.clock ?? (() => performance.now()),
   };
-  requireInteger('segmentMaxBytes', resolved.segmentMaxBytes, 4096, 1024 * MiB);
+  requireInteger('segmentMaxBytes', resolved.segmentMaxBytes, 1024, 1024 * MiB);
   requireInteger('checkpointSegments', resolved.checkpointSegments, 2, 1_000_000);
   requireInteger('checkpointMaxBytes', resolved.checkpointMaxBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('cacheMaxBytes', resolved.cacheMaxBytes, 0, Number.MAX_SAFE_INTEGER);

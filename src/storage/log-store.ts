@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMPTY_HARD_STATE } from '../consensus/log-storage.js';
@@ -119,6 +119,8 @@ export class LogStore implements GroupStateSource {
   private readonly metaSegments = new Map<string, number>();
   /** Segment seq → file descriptor (the active one included); oldest first. */
   private readonly segmentFds = new Map<number, number>();
+  /** Sizes of the segments before the active one. */
+  private readonly closedSegmentBytes = new Map<number, number>();
   private active!: ActiveSegment;
   private nextBatchSeq = 1;
   private readonly walDir: string;
@@ -139,11 +141,15 @@ export class LogStore implements GroupStateSource {
   private readonly rewriteGroups = new Set<GroupId>();
   private readonly rewriteMeta = new Set<string>();
   private bytesSinceCheckpoint = 0;
-  /** During recovery: records of groups not (yet) known, which a later delete must explain. */
+  /**
+   * During recovery: the last record of each group met while the group was unknown, and the last GROUP_RESET or
+   * delete of each group. A record of an unknown group is legitimate only when a later reset or delete makes it
+   * irrelevant (the group's earlier records were in deleted segments).
+   */
   private recovering = false;
   private recordOrdinal = 0;
   private readonly unknownGroupRecords = new Map<GroupId, number>();
-  private readonly deletedAt = new Map<GroupId, number>();
+  private readonly supersededAt = new Map<GroupId, number>();
 
   private constructor(
     private readonly options: ResolvedLogStoreOptions,
@@ -177,12 +183,12 @@ export class LogStore implements GroupStateSource {
     const recovered = recoverWal(this.walDir, (record, segment) => this.applyRecord(record, segment, null, 0, []));
     this.recovering = false;
     for (const [group, ordinal] of this.unknownGroupRecords) {
-      if ((this.deletedAt.get(group) ?? -1) < ordinal) {
+      if ((this.supersededAt.get(group) ?? -1) < ordinal) {
         throw new StorageError('CORRUPTED', `the log has records of group ${group} but not its base state`);
       }
     }
     this.unknownGroupRecords.clear();
-    this.deletedAt.clear();
+    this.supersededAt.clear();
     this.discardedTailBytes = recovered.discardedTailBytes;
     this.nextBatchSeq = recovered.nextBatchSeq;
 
@@ -195,12 +201,14 @@ export class LogStore implements GroupStateSource {
 
     for (const segment of recovered.segments) {
       this.segmentFds.set(segment.seq, openSync(join(this.walDir, segmentFileName(segment.seq)), 'r+'));
+      this.closedSegmentBytes.set(segment.seq, segment.size);
     }
     const last = recovered.segments[recovered.segments.length - 1];
     if (last === undefined) {
       await this.startSegment(1);
     } else {
       this.active = { seq: last.seq, fd: this.segmentFds.get(last.seq)!, salt: last.salt, size: last.size };
+      this.closedSegmentBytes.delete(last.seq);
     }
     await this.collectGarbage();
   }
@@ -233,14 +241,10 @@ export class LogStore implements GroupStateSource {
   }
 
   stats(): LogStoreStats {
-    let walBytes = 0;
-    for (const seq of this.segmentFds.keys()) {
-      walBytes += seq === this.active.seq ? this.active.size : this.segmentSize(seq);
-    }
     return {
       groups: this.groups.size,
       segments: this.segmentFds.size,
-      walBytes,
+      walBytes: this.walBytes(),
       cacheBytes: this.cache.sizeBytes,
       pendingBytes: this.pendingBytes,
       commits: this.commits,
@@ -324,9 +328,10 @@ export class LogStore implements GroupStateSource {
     return buf;
   }
 
-  private segmentSize(seq: number): number {
-    const fd = this.segmentFds.get(seq);
-    return fd === undefined ? 0 : fstatSync(fd).size;
+  private walBytes(): number {
+    let bytes = this.active.size;
+    for (const size of this.closedSegmentBytes.values()) bytes += size;
+    return bytes;
   }
 
   // ---- writes ------------------------------------------------------------------------------------------------
@@ -598,7 +603,7 @@ export class LogStore implements GroupStateSource {
     const obsoleteFiles: string[] = [];
     let recordIndex = 0;
     for (let pos = 0; pos < batch.length; ) {
-      const frame = readFrame(batch, pos, batch.length, this.active.salt);
+      const frame = readFrame(batch, pos, batch.length, null);
       if (!frame.ok) throw new StorageError('CORRUPTED', 'a commit changed in memory while it was written');
       const record = decodeRecord(batch, frame.type, frame.bodyStart, frame.end);
       const cacheFrom = recordIndex >= rewriteRecords ? batch : null;
@@ -678,6 +683,7 @@ export class LogStore implements GroupStateSource {
       case RecordType.commit:
         return;
       case RecordType.groupReset: {
+        if (this.recovering) this.supersededAt.set(record.group, this.recordOrdinal);
         const existing = this.groups.get(record.group);
         if (existing === undefined) this.groups.set(record.group, new GroupState(record.group, record.base, segment));
         else existing.resetTo(record.base, segment);
@@ -689,9 +695,9 @@ export class LogStore implements GroupStateSource {
     const state = this.groups.get(record.group);
     if (state === undefined) {
       if (!this.recovering) throw new StorageError('CORRUPTED', `a commit refers to unknown group ${record.group}`);
-      // The group's base was in a deleted segment: legitimate only if the group was deleted later on.
-      this.unknownGroupRecords.set(record.group, this.recordOrdinal);
-      if (record.type === RecordType.groupDelete) this.deletedAt.set(record.group, this.recordOrdinal);
+      // The group's base was in a deleted segment: legitimate only if a later reset or delete supersedes it.
+      if (record.type === RecordType.groupDelete) this.supersededAt.set(record.group, this.recordOrdinal);
+      else this.unknownGroupRecords.set(record.group, this.recordOrdinal);
       return;
     }
     switch (record.type) {
@@ -728,7 +734,7 @@ export class LogStore implements GroupStateSource {
       case RecordType.groupDelete:
         obsoleteFiles.push(state.snapshot.file);
         this.groups.delete(record.group);
-        if (this.recovering) this.deletedAt.set(record.group, this.recordOrdinal);
+        if (this.recovering) this.supersededAt.set(record.group, this.recordOrdinal);
         return;
     }
   }
@@ -742,15 +748,21 @@ export class LogStore implements GroupStateSource {
     } catch (error) {
       throw ioError(error, `creating log segment ${seq}`);
     }
+    const previous = this.active as ActiveSegment | undefined; // unset while opening a brand-new store
+    if (previous !== undefined) this.closedSegmentBytes.set(previous.seq, previous.size);
     this.segmentFds.set(seq, fd);
     this.active = { seq, fd, salt, size: SEGMENT_HEADER_BYTES };
   }
 
   /**
    * Deletes segments nothing needs: every group's latest GROUP_RESET, and every metadata key's latest record,
-   * is in a newer segment (a group needs nothing before its reset). When more than `checkpointSegments` remain,
-   * the groups and keys holding the oldest ones back are marked for rewriting into the active segment, at most
-   * once per segmentMaxBytes of new writes, which bounds the extra writing.
+   * is in a newer segment (a group needs nothing before its reset).
+   *
+   * When more than `checkpointSegments` remain and the log holds over twice as many bytes as the groups' live
+   * entries, the groups and keys holding the oldest segments back are marked for rewriting into the active one.
+   * The 2x rule bounds the extra writing: a rewrite copies the live bytes only after at least as many bytes of
+   * garbage piled up (a group that never compacts its log is never rewritten, its log just grows). At most one
+   * such round per segmentMaxBytes of new writes.
    */
   private async collectGarbage(): Promise<void> {
     let keepFrom = this.active.seq;
@@ -761,6 +773,7 @@ export class LogStore implements GroupStateSource {
       if (seq >= keepFrom) break;
       closeSync(fd);
       this.segmentFds.delete(seq);
+      this.closedSegmentBytes.delete(seq);
       unlinkSync(join(this.walDir, segmentFileName(seq)));
       deleted = true;
     }
@@ -768,6 +781,9 @@ export class LogStore implements GroupStateSource {
 
     const excess = this.segmentFds.size - this.options.checkpointSegments;
     if (excess <= 0 || this.hasRewrites() || this.bytesSinceCheckpoint < this.options.segmentMaxBytes) return;
+    let liveBytes = 0;
+    for (const state of this.groups.values()) liveBytes += state.log.storedBytes;
+    if (this.walBytes() <= 2 * liveBytes) return;
     const seqs = [...this.segmentFds.keys()];
     const rewriteBelow = seqs[excess]!;
     for (const state of this.groups.values()) {
@@ -789,8 +805,7 @@ export class LogStore implements GroupStateSource {
       const state = this.groups.get(id);
       if (state === undefined) continue;
       groups.push(state);
-      bytes += RECORD_OVERHEAD_BYTES * 2;
-      for (let k = 0; k < state.log.length; k++) bytes += state.log.storedLength(k);
+      bytes += RECORD_OVERHEAD_BYTES * 2 + state.log.storedBytes;
     }
     const meta = [...this.rewriteMeta].filter((key) => this.meta.has(key));
     this.rewriteMeta.clear();

@@ -263,13 +263,18 @@ export type FrameResult =
   | { readonly ok: true; readonly type: number; readonly bodyStart: number; readonly end: number }
   | { readonly ok: false; readonly reason: 'truncated' | 'checksum' };
 
-/** Checks the frame at `pos`: enough bytes for it, and a matching CRC. Does not decode the body. */
-export function readFrame(buf: Buffer, pos: number, end: number, salt: number): FrameResult {
+/**
+ * Checks the frame at `pos`: enough bytes for it, and a matching CRC (skipped when `salt` is null: a batch this
+ * process just built). Does not decode the body.
+ */
+export function readFrame(buf: Buffer, pos: number, end: number, salt: number | null): FrameResult {
   if (pos + RECORD_HEADER_BYTES > end) return { ok: false, reason: 'truncated' };
   const bodyLength = buf.readUInt32LE(pos + 4);
   const recordEnd = pos + RECORD_HEADER_BYTES + bodyLength;
   if (recordEnd > end) return { ok: false, reason: 'truncated' };
-  if (crc32(buf.subarray(pos + 4, recordEnd), salt) !== buf.readUInt32LE(pos)) return { ok: false, reason: 'checksum' };
+  if (salt !== null && crc32(buf.subarray(pos + 4, recordEnd), salt) !== buf.readUInt32LE(pos)) {
+    return { ok: false, reason: 'checksum' };
+  }
   return { ok: true, type: buf[pos + 8]!, bodyStart: pos + RECORD_HEADER_BYTES, end: recordEnd };
 }
 
