@@ -39,16 +39,20 @@ export class ByteWriter {
     return this.buf;
   }
 
+  // Each writer reserves first, then reads `this.buf`: reserve() may replace the buffer.
   u8(v: number): void {
-    this.buf[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.buf[at] = v;
   }
 
   u16(v: number): void {
-    this.buf.writeUInt16LE(v, this.reserve(2));
+    const at = this.reserve(2);
+    this.buf.writeUInt16LE(v, at);
   }
 
   u32(v: number): void {
-    this.buf.writeUInt32LE(v >>> 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32LE(v >>> 0, at);
   }
 
   u53(v: number): void {
@@ -66,7 +70,8 @@ export class ByteWriter {
   str16(s: string): void {
     const len = Buffer.byteLength(s, 'utf8');
     this.u16(len);
-    this.buf.write(s, this.reserve(len), 'utf8');
+    const at = this.reserve(len);
+    this.buf.write(s, at, 'utf8');
   }
 
   /** Bytes prefixed by their length (u32). */

@@ -626,9 +626,9 @@ export class LogStore implements GroupStateSource {
         // An observer's failure must not fail the commit.
       }
     }
-    for (const call of calls) call.resolve();
-
+    // Snapshot files the commit made obsolete go before the callers hear back (rare: only snapshot changes).
     for (const file of obsoleteFiles) await this.snapshots.remove(file);
+    for (const call of calls) call.resolve();
     this.bytesSinceCheckpoint += userBytes;
     await this.collectGarbage();
   }
