@@ -132,6 +132,7 @@ export class LogStore implements GroupStateSource {
   private loop: Promise<void> | null = null;
   private failure: StorageError | null = null;
   private closing = false;
+  private closingDone: Promise<void> | undefined;
   private closed = false;
   private testSyncDelayMs: number;
   private commits = 0;
@@ -236,8 +237,10 @@ export class LogStore implements GroupStateSource {
     return [...this.groups.keys()].sort((a, b) => a - b);
   }
 
+  /** A node-level metadata record (a copy), or undefined. */
   getMeta(key: string): Uint8Array | undefined {
-    return this.meta.get(key);
+    const value = this.meta.get(key);
+    return value === undefined ? undefined : new Uint8Array(value);
   }
 
   stats(): LogStoreStats {
@@ -466,13 +469,15 @@ export class LogStore implements GroupStateSource {
   }
 
   /** Makes every accepted write durable, then closes the files and releases the directory. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closing = true;
-    while (this.loop !== null) await this.loop;
-    this.closed = true;
-    this.closeFds();
-    this.lock.release();
+  close(): Promise<void> {
+    this.closingDone ??= (async () => {
+      this.closing = true;
+      while (this.loop !== null) await this.loop;
+      this.closed = true;
+      this.closeFds();
+      this.lock.release();
+    })();
+    return this.closingDone;
   }
 
   private writable(): void {
@@ -768,16 +773,15 @@ export class LogStore implements GroupStateSource {
     let keepFrom = this.active.seq;
     for (const state of this.groups.values()) keepFrom = Math.min(keepFrom, state.baseSegment);
     for (const segment of this.metaSegments.values()) keepFrom = Math.min(keepFrom, segment);
-    let deleted = false;
+    // Oldest first, each deletion synced before the next: whatever a crash keeps, the survivors are contiguous.
     for (const [seq, fd] of this.segmentFds) {
       if (seq >= keepFrom) break;
       closeSync(fd);
       this.segmentFds.delete(seq);
       this.closedSegmentBytes.delete(seq);
       unlinkSync(join(this.walDir, segmentFileName(seq)));
-      deleted = true;
+      await fsyncDirectory(this.walDir);
     }
-    if (deleted) await fsyncDirectory(this.walDir);
 
     const excess = this.segmentFds.size - this.options.checkpointSegments;
     if (excess <= 0 || this.hasRewrites() || this.bytesSinceCheckpoint < this.options.segmentMaxBytes) return;
