@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   readdirSync,
   readFileSync,
@@ -11,6 +12,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { StorageError } from '../../src/storage/errors.js';
 import { LogStore } from '../../src/storage/log-store.js';
 import type { LogStoreOptions } from '../../src/storage/log-store-options.js';
@@ -285,4 +287,38 @@ test('snapshot files nothing points at (a replaced snapshot, a crash mid-write) 
   await store.deleteGroup(1);
   assert.equal(readdirSync(join(dir, 'snap')).length, 0, 'a deleted group leaves no snapshot file');
   await store.close();
+});
+
+test('a segment written by another format version is INCOMPATIBLE_FORMAT', async () => {
+  const dir = freshDir();
+  await writeBatches({ dir }, 1);
+  const path = lastSegment(dir);
+  const file = readFileSync(path);
+  file.writeUInt32LE(2, 8);
+  file.writeUInt32LE(crc32(file.subarray(0, 32)), 32);
+  writeFileSync(path, file);
+  await assertOpenFails({ dir }, 'INCOMPATIBLE_FORMAT');
+});
+
+test('a failed write stops the store (fail-stop): writes reject with IO_ERROR, reads still answer', async () => {
+  const dir = freshDir();
+  const store = await LogStore.open({ dir });
+  await store.bootstrap(1, CONF);
+  await store.persist([{ group: 1, entries: entries(1, 2, 1) }]);
+  // Fault injection: pull the segment's file descriptor away behind the store's back.
+  closeSync((store as unknown as { active: { fd: number } }).active.fd);
+  const failed = store.persist([{ group: 1, entries: entries(3, 1, 1) }]);
+  const queued = store.persist([{ group: 1, entries: entries(4, 1, 1) }]);
+  for (const p of [failed, queued]) {
+    await assert.rejects(p, (e: unknown) => e instanceof StorageError && e.code === 'IO_ERROR');
+  }
+  await assert.rejects(store.setMeta('k', new Uint8Array(1)), (e: unknown) => {
+    return e instanceof StorageError && e.code === 'IO_ERROR';
+  });
+  assert.equal(store.group(1).lastIndex(), 2, 'reads show the durable state');
+  (store as unknown as { segmentFds: Map<number, number> }).segmentFds.clear(); // its fd is already closed
+  await store.close();
+  const reopened = await LogStore.open({ dir });
+  assert.equal(reopened.group(1).lastIndex(), 2);
+  await reopened.close();
 });
