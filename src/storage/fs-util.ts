@@ -1,0 +1,44 @@
+import { close, fdatasync, fsync, open, write } from 'node:fs';
+import { StorageError } from './errors.js';
+
+/** Makes a directory's entries (created, renamed, deleted files) durable. */
+export function fsyncDirectory(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    open(path, 'r', (openError, fd) => {
+      if (openError) return reject(openError);
+      fsync(fd, (syncError) => {
+        close(fd, () => (syncError ? reject(syncError) : resolve()));
+      });
+    });
+  });
+}
+
+/** Writes all of `data` at `position` (looping over short writes). */
+export function writeFully(fd: number, data: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done === data.length) {
+        resolve();
+        return;
+      }
+      write(fd, data, done, data.length - done, position + done, (error, written) => {
+        if (error) reject(error);
+        else step(done + written);
+      });
+    };
+    step(0);
+  });
+}
+
+export function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+/** Maps a failed write or sync to the store's error: the disk being full gets its own code. */
+export function ioError(error: unknown, what: string): StorageError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StorageError('NO_SPACE', `${what}: the disk is full`, { cause: error });
+  }
+  return new StorageError('IO_ERROR', `${what}: ${String(error)}`, { cause: error });
+}
