@@ -1,0 +1,138 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { ApiError } from './errors.js';
+
+export type Request = IncomingMessage | Http2ServerRequest;
+export type Response = ServerResponse | Http2ServerResponse;
+export type Handler = (req: Request, res: Response) => void;
+
+/** The HTTP/2 connection preface starts with this; no HTTP/1 method does. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
+
+export interface HttpServerOptions {
+  /** Idle keep-alive connections are closed after this. Default 65 000 ms. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Largest request header block. Default 16 KiB. */
+  readonly maxHeaderBytes?: number;
+  /** Concurrent HTTP/2 streams per connection. Default 256. */
+  readonly maxConcurrentStreams?: number;
+}
+
+/**
+ * One TCP port that speaks both HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as h2load and gRPC
+ * clients use): each connection's first bytes tell which. Both reach the same handler through Node's
+ * compatibility API, so routes are written once.
+ */
+export class DualProtocolServer {
+  private readonly tcp: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(handler: Handler, options: HttpServerOptions = {}) {
+    const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
+    this.h1 = http.createServer({ maxHeaderSize, keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000 }, handler);
+    this.h2 = http2.createServer(
+      { maxSessionMemory: 64, settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 }, maxHeaderListPairs: 256 },
+      handler,
+    );
+    this.h2.on('sessionError', () => {});
+    this.tcp = net.createServer((socket) => this.route(socket));
+    this.tcp.on('error', () => {});
+  }
+
+  private route(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && head.length < H2_PREFACE.length) return; // not enough bytes to decide yet
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(head);
+      (isH2 ? this.h2 : this.h1).emit('connection', socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.tcp.once('error', reject);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', reject);
+        resolve(this.tcp.address() as AddressInfo);
+      });
+    });
+  }
+
+  address(): AddressInfo | null {
+    return (this.tcp.address() as AddressInfo | null) ?? null;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.h1.closeAllConnections();
+    await closed;
+  }
+}
+
+/** Reads a request body, refusing more than `maxBytes` with BODY_TOO_LARGE (or `tooLarge` if given). */
+export function readBody(req: Request, maxBytes: number, tooLarge?: () => ApiError): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const fail = () => tooLarge?.() ?? new ApiError('BODY_TOO_LARGE', `the body is larger than ${maxBytes} bytes`);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      reject(fail());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        done = true;
+        reject(fail());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (error) => {
+      if (done) return;
+      done = true;
+      reject(error);
+    });
+  });
+}
+
+export function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: Response, error: ApiError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, error.status, error.toJSON());
+}

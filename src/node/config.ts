@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** A cluster member as addressed on the network. */
+export interface MemberAddress {
+  readonly name: string;
+  /** host:port of the member's peer (Raft) listener. */
+  readonly peer: string;
+}
+
+/** Everything a node needs to run. Every field's default is documented here and in docs/operations.md. */
+export interface NodeConfig {
+  /** This node's name, unique in the cluster (e.g. "n1"). */
+  readonly name: string;
+  /** Where the node keeps its log, snapshots and data. */
+  readonly dataDir: string;
+  /** host:port for peer (Raft) traffic; outgoing peer connections bind to its host. */
+  readonly peerListen: string;
+  /** host:port for the HTTP API. */
+  readonly httpListen: string;
+  /** The founding members (name and peer address), this node included. */
+  readonly initialCluster: readonly MemberAddress[];
+  /** `new`: found the cluster with `initialCluster`; `existing`: join a running cluster as an added member. */
+  readonly initialClusterState: 'new' | 'existing';
+  /** Identifies the cluster on the wire; default: derived from the founding members. */
+  readonly clusterId: string;
+  /** Length of a Raft tick. Default 100 ms. */
+  readonly tickMs: number;
+  /** Election timeout in ticks (randomized in [1x, 2x)). Default 10. */
+  readonly electionTicks: number;
+  /** Heartbeat interval in ticks. Default 1. */
+  readonly heartbeatTicks: number;
+  /** Snapshot the state machine after this many applied entries. Default 10 000. */
+  readonly snapshotEntries: number;
+  /** Entries kept in the log behind a snapshot, for followers a little behind. Default 5 000. */
+  readonly snapshotKeepEntries: number;
+  /** How long a request may wait for its answer before TIMEOUT. Default 5 000 ms. */
+  readonly requestTimeoutMs: number;
+  /** Requests served at once; more get TOO_MANY_REQUESTS. Default 10 000. */
+  readonly maxConcurrentRequests: number;
+  /** Largest value. Default 1 MiB. */
+  readonly maxValueBytes: number;
+  /** Watch history kept, in revisions. Default 100 000. */
+  readonly historyRetentionRevisions: number;
+  /** pino log level. Default info. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** TEST ONLY: every log sync is slowed by this much (simulates a slow disk). Default 0. */
+  readonly testSyncDelayMs: number;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/;
+
+function hostPort(what: string) {
+  return z.string().refine((s) => {
+    const m = HOST_PORT.exec(s);
+    return m !== null && Number(m[2]) <= 65535;
+  }, `${what} must be host:port`);
+}
+
+/** Parses `n1=127.0.0.1:7101,n2=127.0.0.1:7102`. */
+export function parseInitialCluster(text: string): MemberAddress[] {
+  const members: MemberAddress[] = [];
+  const seen = new Set<string>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--initial-cluster entry "${part}" is not name=host:port`);
+    const name = part.slice(0, eq);
+    const peer = part.slice(eq + 1);
+    if (!HOST_PORT.test(peer)) throw new ConfigError(`--initial-cluster entry "${part}": "${peer}" is not host:port`);
+    if (seen.has(name)) throw new ConfigError(`--initial-cluster names ${name} twice`);
+    seen.add(name);
+    members.push({ name, peer });
+  }
+  if (members.length === 0) throw new ConfigError('--initial-cluster is empty');
+  return members;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const schema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._-]+$/, 'name may only use letters, digits, ".", "_" and "-"'),
+  dataDir: z.string().min(1),
+  peerListen: hostPort('--peer-listen'),
+  httpListen: hostPort('--http-listen'),
+  initialCluster: z.array(z.object({ name: z.string(), peer: z.string() })).min(1),
+  initialClusterState: z.enum(['new', 'existing']),
+  clusterId: z.string().min(1).max(128),
+  tickMs: z.number().int().min(1).max(10_000),
+  electionTicks: z.number().int().min(2).max(1000),
+  heartbeatTicks: z.number().int().min(1).max(1000),
+  snapshotEntries: z.number().int().min(1),
+  snapshotKeepEntries: z.number().int().min(0),
+  requestTimeoutMs: z.number().int().min(1).max(600_000),
+  maxConcurrentRequests: z.number().int().min(1),
+  maxValueBytes: z.number().int().min(1).max(64 * 1024 * 1024),
+  historyRetentionRevisions: z.number().int().min(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  testSyncDelayMs: z.number().int().min(0).max(60_000),
+});
+
+export type NodeConfigInput = Partial<NodeConfig> &
+  Pick<NodeConfig, 'name' | 'dataDir' | 'peerListen' | 'httpListen' | 'initialCluster'>;
+
+/** A cluster id both sides agree on without coordination: a hash of the sorted founding members. */
+export function deriveClusterId(members: readonly MemberAddress[]): string {
+  const text = [...members]
+    .map((m) => `${m.name}=${m.peer}`)
+    .sort()
+    .join(',');
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Fills defaults and validates; throws ConfigError with every problem listed. */
+export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
+  const config = {
+    initialClusterState: 'new' as const,
+    clusterId: deriveClusterId(input.initialCluster),
+    tickMs: 100,
+    electionTicks: 10,
+    heartbeatTicks: 1,
+    snapshotEntries: 10_000,
+    snapshotKeepEntries: 5_000,
+    requestTimeoutMs: 5_000,
+    maxConcurrentRequests: 10_000,
+    maxValueBytes: 1024 * 1024,
+    historyRetentionRevisions: 100_000,
+    logLevel: 'info' as const,
+    testSyncDelayMs: 0,
+    ...stripUndefined(input),
+  };
+  const parsed = schema.safeParse(config);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; '));
+  }
+  const resolved: NodeConfig = parsed.data;
+  if (resolved.heartbeatTicks >= resolved.electionTicks) {
+    throw new ConfigError('heartbeatTicks must be smaller than electionTicks');
+  }
+  if (!resolved.initialCluster.some((m) => m.name === resolved.name)) {
+    throw new ConfigError(`--initial-cluster must include this node (${resolved.name})`);
+  }
+  return resolved;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
