@@ -1,0 +1,136 @@
+import { InvalidHistoryError } from './errors.js';
+import { DEFAULT_MAX_OPS, type HistoryOp, isSurelyFailed, validateHistory } from './history.js';
+import { compileKvPartition } from './kv-model.js';
+import type { KvState } from './kv-register.js';
+import { searchPartition } from './search.js';
+import { buildViolation, type Violation } from './violation.js';
+
+export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
+
+export interface CheckOptions {
+  /**
+   * Wall-clock budget for the search of each key, in ms. Default 10_000. When it runs out, that key's verdict is
+   * `unknown` (never `linearizable`). 0 gives up at once (useful in tests).
+   */
+  readonly timeBudgetMsPerKey?: number;
+  /**
+   * The most configurations memoized per key; past it the key's verdict is `unknown`. Bounds memory: an entry
+   * costs about 50 bytes. Default 2_000_000 (≈ 100 MB).
+   */
+  readonly maxVisitedPerKey?: number;
+  /** The most operations accepted in a history. Default 1_000_000. */
+  readonly maxOps?: number;
+  /** Each key's state before the history starts. Default: every key absent. */
+  readonly initialValues?: Readonly<Record<string, { readonly value: string; readonly version: number }>>;
+  /** The clock for budgets and `elapsedMs`, in ms. Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+export const DEFAULT_TIME_BUDGET_MS_PER_KEY = 10_000;
+export const DEFAULT_MAX_VISITED_PER_KEY = 2_000_000;
+
+export interface KeyResult {
+  readonly key: string;
+  readonly verdict: Verdict;
+  /** Operations on this key in the history. */
+  readonly ops: number;
+  /** Of those, how many carried no information and were left out (unknown-outcome gets, `UNAVAILABLE`). */
+  readonly droppedOps: number;
+  /** Configurations the search memoized (a measure of its work). */
+  readonly visited: number;
+  readonly elapsedMs: number;
+  /** Why the verdict is `unknown`. */
+  readonly unknownReason?: 'time-budget' | 'visited-limit';
+  /** Present when the verdict is `not-linearizable`. */
+  readonly violation?: Violation;
+}
+
+export interface CheckResult {
+  /** `not-linearizable` if any key is; else `unknown` if any key is; else `linearizable`. */
+  readonly verdict: Verdict;
+  /** One result per key, sorted by key. */
+  readonly keys: readonly KeyResult[];
+  readonly ops: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Checks a history of key-value operations for linearizability. Keys are independent registers, so each key is
+ * checked on its own (P-compositionality): the history is linearizable exactly when every key's sub-history is.
+ * Validates the history first (throws InvalidHistoryError). Runs synchronously.
+ */
+export function checkHistory(history: readonly HistoryOp[] | readonly unknown[], options: CheckOptions = {}): CheckResult {
+  const timeBudgetMs = options.timeBudgetMsPerKey ?? DEFAULT_TIME_BUDGET_MS_PER_KEY;
+  const maxVisited = options.maxVisitedPerKey ?? DEFAULT_MAX_VISITED_PER_KEY;
+  if (!(timeBudgetMs >= 0)) throw new RangeError(`timeBudgetMsPerKey must be >= 0, got ${timeBudgetMs}`);
+  if (!(Number.isInteger(maxVisited) && maxVisited >= 1)) {
+    throw new RangeError(`maxVisitedPerKey must be an integer >= 1, got ${maxVisited}`);
+  }
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  const ops = validateHistory(history, options.maxOps ?? DEFAULT_MAX_OPS);
+
+  const byKey = new Map<string, HistoryOp[]>();
+  for (const op of ops) {
+    let list = byKey.get(op.key);
+    if (list === undefined) {
+      list = [];
+      byKey.set(op.key, list);
+    }
+    list.push(op);
+  }
+
+  const keys: KeyResult[] = [];
+  for (const key of [...byKey.keys()].sort()) {
+    const keyOps = byKey.get(key)!;
+    const initial = initialStateOf(options.initialValues, key);
+    keys.push(checkKey(key, keyOps, initial, { timeBudgetMs, maxVisited, now }));
+  }
+
+  const verdict: Verdict = keys.some((k) => k.verdict === 'not-linearizable')
+    ? 'not-linearizable'
+    : keys.some((k) => k.verdict === 'unknown')
+      ? 'unknown'
+      : 'linearizable';
+  return { verdict, keys, ops: ops.length, elapsedMs: now() - started };
+}
+
+function checkKey(
+  key: string,
+  ops: readonly HistoryOp[],
+  initial: KvState,
+  limits: { timeBudgetMs: number; maxVisited: number; now: () => number },
+): KeyResult {
+  const started = limits.now();
+  // Operations that carry no information: a read whose answer is unknown, or anything that surely failed.
+  const informative = ops.filter((op) => !(isSurelyFailed(op) || (op.op === 'get' && op.output === null)));
+  const problem = compileKvPartition(informative, initial);
+  const outcome = searchPartition(problem, limits);
+  const base = {
+    key,
+    ops: ops.length,
+    droppedOps: ops.length - informative.length,
+    visited: outcome.visited,
+    elapsedMs: limits.now() - started,
+  };
+  switch (outcome.kind) {
+    case 'linearizable':
+      return { ...base, verdict: 'linearizable' };
+    case 'gave-up':
+      return { ...base, verdict: 'unknown', unknownReason: outcome.reason };
+    case 'not-linearizable': {
+      const linearization = Array.from(outcome.longest, (i) => problem.ops[i]!);
+      const violation = buildViolation(key, problem.ops, linearization, problem.ops[outcome.blockedOp]!, initial);
+      return { ...base, verdict: 'not-linearizable', violation };
+    }
+  }
+}
+
+function initialStateOf(initialValues: CheckOptions['initialValues'], key: string): KvState {
+  const initial = initialValues !== undefined && Object.hasOwn(initialValues, key) ? initialValues[key] : undefined;
+  if (initial === undefined) return null;
+  if (typeof initial.value !== 'string' || !Number.isInteger(initial.version) || initial.version < 1) {
+    throw new InvalidHistoryError(`initialValues[${JSON.stringify(key)}] needs a string value and a version >= 1`);
+  }
+  return { value: initial.value, version: initial.version };
+}

@@ -1,0 +1,177 @@
+import { InvalidHistoryError } from './errors.js';
+import type { HistoryOp } from './history.js';
+import type { KvState } from './kv-register.js';
+import { NO_STEP, type PartitionProblem } from './partition-problem.js';
+
+/**
+ * Compiles the register model (kv-register.ts) for one key's operations into a PartitionProblem whose states
+ * are integers: absent = 0, present = version × stride + valueId.
+ *
+ * Values that no read ever returns are all given the same id: no operation can tell them apart (conditions
+ * compare versions only), so merging them is sound and lets the memoization merge states that differ only in an
+ * unobserved value. For the same reason an unknown-outcome operation whose effect would change nothing is
+ * declared illegal: linearizing it is equivalent to never linearizing it, which the search always may do.
+ */
+
+/** What an operation's recorded outcome is, as a small integer for the inner loop. */
+const Code = {
+  GetAbsent: 0,
+  GetFound: 1,
+  PutOk: 2,
+  PutCompareFailed: 3,
+  PutUnknown: 4,
+  DeleteOk: 5,
+  DeleteCompareFailed: 6,
+  DeleteUnknown: 7,
+} as const;
+
+export interface CompiledKvPartition extends PartitionProblem {
+  /** The operations in the problem's numbering (known by call time, then unknown by call time). */
+  readonly ops: readonly HistoryOp[];
+}
+
+/**
+ * `ops` must hold only operations that carry information: no unknown-outcome gets and no surely-failed ones
+ * (checkHistory drops them first).
+ */
+export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState): CompiledKvPartition {
+  const byCall = (a: HistoryOp, b: HistoryOp): number => a.call - b.call;
+  // Array.prototype.sort is stable, so equal call times keep the history's order (deterministic reports).
+  const known = ops.filter((o) => o.return !== null).sort(byCall);
+  const unknown = ops.filter((o) => o.return === null).sort(byCall);
+  const ordered = [...known, ...unknown];
+  const n = ordered.length;
+
+  const observed = new Map<string, number>();
+  for (const op of ordered) {
+    const out = op.output as { found?: boolean; value?: string } | null;
+    if (op.op === 'get' && out?.found === true && !observed.has(out.value!)) observed.set(out.value!, observed.size);
+  }
+  const unobservedId = observed.size;
+  const stride = observed.size + 1;
+  const valueIdOf = (value: string): number => observed.get(value) ?? unobservedId;
+
+  let maxVersion = (initial?.version ?? 0) + ordered.filter((o) => o.op === 'put').length;
+  for (const op of ordered) {
+    const out = op.output as { version?: number } | null;
+    maxVersion = Math.max(maxVersion, out?.version ?? 0, op.input.ifVersion ?? 0);
+  }
+  if ((maxVersion + 1) * stride > Number.MAX_SAFE_INTEGER) {
+    throw new InvalidHistoryError(`key ${JSON.stringify(ops[0]?.key)}: too many versions and values to check`);
+  }
+
+  // When no operation looks at versions (no ifVersion, no version in any output) they cannot matter: keep every
+  // present state at version 1 so that states differing only in version merge.
+  const versionsObserved = ordered.some(
+    (op) => op.input.ifVersion !== undefined || typeof (op.output as { version?: unknown } | null)?.version === 'number',
+  );
+  const versionAfterWrite = versionsObserved ? (version: number): number => version + 1 : (): number => 1;
+
+  const code = new Uint8Array(n);
+  const valueId = new Int32Array(n).fill(-1);
+  const ifVersion = new Float64Array(n).fill(-1);
+  const outVersion = new Float64Array(n).fill(-1);
+  const outDeleted = new Uint8Array(n);
+  const callTime = new Float64Array(n);
+  const returnTime = new Float64Array(n);
+
+  for (let i = 0; i < n; i++) {
+    const op = ordered[i]!;
+    callTime[i] = op.call;
+    returnTime[i] = op.return ?? Number.POSITIVE_INFINITY;
+    if (op.input.ifVersion !== undefined) ifVersion[i] = op.input.ifVersion;
+    const out = op.output as Record<string, unknown> | null;
+    const compareFailed = out !== null && out['ok'] === false;
+    if (typeof out?.['version'] === 'number') outVersion[i] = out['version'];
+    switch (op.op) {
+      case 'get':
+        if (out === null) throw new Error('unknown-outcome gets must be dropped before compiling');
+        code[i] = out['found'] === true ? Code.GetFound : Code.GetAbsent;
+        if (out['found'] === true) valueId[i] = valueIdOf(out['value'] as string);
+        break;
+      case 'put':
+        valueId[i] = valueIdOf(op.input.value ?? '');
+        code[i] = out === null ? Code.PutUnknown : compareFailed ? Code.PutCompareFailed : Code.PutOk;
+        break;
+      case 'delete':
+        code[i] = out === null ? Code.DeleteUnknown : compareFailed ? Code.DeleteCompareFailed : Code.DeleteOk;
+        outDeleted[i] = out?.['deleted'] === 1 ? 1 : 0;
+        break;
+    }
+  }
+
+  // Reads and failed conditions never change the state; neither does a delete that found nothing, which is
+  // legal only when the key is absent.
+  const readOnly = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = code[i];
+    readOnly[i] =
+      c === Code.GetAbsent ||
+      c === Code.GetFound ||
+      c === Code.PutCompareFailed ||
+      c === Code.DeleteCompareFailed ||
+      (c === Code.DeleteOk && outDeleted[i] === 0)
+        ? 1
+        : 0;
+  }
+
+  const step = (state: number, op: number): number => {
+    const version = state === 0 ? 0 : Math.floor(state / stride);
+    const iv = ifVersion[op]!;
+    switch (code[op]) {
+      case Code.GetAbsent:
+        return version === 0 ? state : NO_STEP;
+      case Code.GetFound: {
+        if (version === 0 || state - version * stride !== valueId[op]) return NO_STEP;
+        const ov = outVersion[op]!;
+        return ov < 0 || ov === version ? state : NO_STEP;
+      }
+      case Code.PutOk: {
+        if (iv >= 0 && iv !== version) return NO_STEP;
+        const ov = outVersion[op]!;
+        if (ov >= 0 && ov !== version + 1) return NO_STEP;
+        return versionAfterWrite(version) * stride + valueId[op]!;
+      }
+      case Code.PutUnknown:
+        return iv >= 0 && iv !== version ? NO_STEP : versionAfterWrite(version) * stride + valueId[op]!;
+      case Code.PutCompareFailed:
+      case Code.DeleteCompareFailed:
+        return iv !== version ? state : NO_STEP;
+      case Code.DeleteOk:
+        if (iv >= 0 && iv !== version) return NO_STEP;
+        return outDeleted[op] === (version === 0 ? 0 : 1) ? 0 : NO_STEP;
+      case Code.DeleteUnknown:
+        return version === 0 || (iv >= 0 && iv !== version) ? NO_STEP : 0;
+      default:
+        return NO_STEP;
+    }
+  };
+
+  // Unknown-outcome operations with the same compiled effect are interchangeable (see PartitionProblem).
+  const classIds = new Map<string, number>();
+  const classMembers: number[][] = [];
+  for (let i = known.length; i < n; i++) {
+    const signature = `${code[i]}|${ifVersion[i]}|${valueId[i]}`;
+    let id = classIds.get(signature);
+    if (id === undefined) {
+      id = classMembers.length;
+      classIds.set(signature, id);
+      classMembers.push([]);
+    }
+    classMembers[id]!.push(i);
+  }
+
+  const initialVersion = initial === null ? 0 : versionsObserved ? initial.version : 1;
+  const initialState = initial === null ? 0 : initialVersion * stride + valueIdOf(initial.value);
+  return {
+    ops: ordered,
+    knownCount: known.length,
+    unknownCount: unknown.length,
+    callTime,
+    returnTime,
+    initialState,
+    step,
+    readOnly,
+    unknownClasses: classMembers.map((m) => Int32Array.from(m)),
+  };
+}
