@@ -18,7 +18,7 @@ for (const seed of [1, 2, 3]) {
   console.log(
     `seed ${seed}: ${ops} ops, ${keys} keys, ${clients} clients, unknown ${unknownRate}: ${result.verdict} in ` +
       `${result.elapsedMs.toFixed(0)} ms (slowest key ${slowest.toFixed(0)} ms, ` +
-      `${result.keys.reduce((s, k) => s + k.visited, 0)} configurations)`,
+      `${result.keys.reduce((s, k) => s + k.configurations, 0)} configurations)`,
   );
   // The same history with one read changed to a value never written: must be found not linearizable.
   const index = history.findIndex((op, i) => i > ops / 2 && op.op === 'get' && op.output !== null);

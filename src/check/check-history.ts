@@ -2,7 +2,7 @@ import { InvalidHistoryError } from './errors.js';
 import { DEFAULT_MAX_OPS, type HistoryOp, isSurelyFailed, validateHistory } from './history.js';
 import { compileKvPartition } from './kv-model.js';
 import type { KvState } from './kv-register.js';
-import { searchPartition } from './search.js';
+import { type PartitionSearchOptions, searchPartition } from './search.js';
 import { buildViolation, type Violation } from './violation.js';
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
@@ -14,10 +14,10 @@ export interface CheckOptions {
    */
   readonly timeBudgetMsPerKey?: number;
   /**
-   * The most configurations memoized per key; past it the key's verdict is `unknown`. Bounds memory: an entry
-   * costs about 50 bytes. Default 2_000_000 (≈ 100 MB).
+   * The most search configurations stored at once per key; past it the key's verdict is `unknown`. Bounds memory:
+   * a configuration costs about 50 bytes. Default 4_000_000 (≈ 200 MB).
    */
-  readonly maxVisitedPerKey?: number;
+  readonly maxConfigurationsPerKey?: number;
   /** The most operations accepted in a history. Default 1_000_000. */
   readonly maxOps?: number;
   /** Each key's state before the history starts. Default: every key absent. */
@@ -27,7 +27,7 @@ export interface CheckOptions {
 }
 
 export const DEFAULT_TIME_BUDGET_MS_PER_KEY = 10_000;
-export const DEFAULT_MAX_VISITED_PER_KEY = 2_000_000;
+export const DEFAULT_MAX_CONFIGURATIONS_PER_KEY = 4_000_000;
 
 export interface KeyResult {
   readonly key: string;
@@ -36,11 +36,11 @@ export interface KeyResult {
   readonly ops: number;
   /** Of those, how many carried no information and were left out (unknown-outcome gets, `UNAVAILABLE`). */
   readonly droppedOps: number;
-  /** Configurations the search memoized (a measure of its work). */
-  readonly visited: number;
+  /** Configurations the search stored (a measure of its work and memory). */
+  readonly configurations: number;
   readonly elapsedMs: number;
   /** Why the verdict is `unknown`. */
-  readonly unknownReason?: 'time-budget' | 'visited-limit';
+  readonly unknownReason?: 'time-budget' | 'configuration-limit';
   /** Present when the verdict is `not-linearizable`. */
   readonly violation?: Violation;
 }
@@ -59,12 +59,15 @@ export interface CheckResult {
  * checked on its own (P-compositionality): the history is linearizable exactly when every key's sub-history is.
  * Validates the history first (throws InvalidHistoryError). Runs synchronously.
  */
-export function checkHistory(history: readonly HistoryOp[] | readonly unknown[], options: CheckOptions = {}): CheckResult {
+export function checkHistory(
+  history: readonly HistoryOp[] | readonly unknown[],
+  options: CheckOptions = {},
+): CheckResult {
   const timeBudgetMs = options.timeBudgetMsPerKey ?? DEFAULT_TIME_BUDGET_MS_PER_KEY;
-  const maxVisited = options.maxVisitedPerKey ?? DEFAULT_MAX_VISITED_PER_KEY;
+  const maxConfigurations = options.maxConfigurationsPerKey ?? DEFAULT_MAX_CONFIGURATIONS_PER_KEY;
   if (!(timeBudgetMs >= 0)) throw new RangeError(`timeBudgetMsPerKey must be >= 0, got ${timeBudgetMs}`);
-  if (!(Number.isInteger(maxVisited) && maxVisited >= 1)) {
-    throw new RangeError(`maxVisitedPerKey must be an integer >= 1, got ${maxVisited}`);
+  if (!(Number.isInteger(maxConfigurations) && maxConfigurations >= 1)) {
+    throw new RangeError(`maxConfigurationsPerKey must be an integer >= 1, got ${maxConfigurations}`);
   }
   const now = options.now ?? (() => performance.now());
   const started = now();
@@ -84,7 +87,7 @@ export function checkHistory(history: readonly HistoryOp[] | readonly unknown[],
   for (const key of [...byKey.keys()].sort()) {
     const keyOps = byKey.get(key)!;
     const initial = initialStateOf(options.initialValues, key);
-    keys.push(checkKey(key, keyOps, initial, { timeBudgetMs, maxVisited, now }));
+    keys.push(checkKey(key, keyOps, initial, { timeBudgetMs, maxConfigurations, now }));
   }
 
   const verdict: Verdict = keys.some((k) => k.verdict === 'not-linearizable')
@@ -95,12 +98,7 @@ export function checkHistory(history: readonly HistoryOp[] | readonly unknown[],
   return { verdict, keys, ops: ops.length, elapsedMs: now() - started };
 }
 
-function checkKey(
-  key: string,
-  ops: readonly HistoryOp[],
-  initial: KvState,
-  limits: { timeBudgetMs: number; maxVisited: number; now: () => number },
-): KeyResult {
+function checkKey(key: string, ops: readonly HistoryOp[], initial: KvState, limits: PartitionSearchOptions): KeyResult {
   const started = limits.now();
   // Operations that carry no information: a read whose answer is unknown, or anything that surely failed.
   const informative = ops.filter((op) => !(isSurelyFailed(op) || (op.op === 'get' && op.output === null)));
@@ -110,7 +108,7 @@ function checkKey(
     key,
     ops: ops.length,
     droppedOps: ops.length - informative.length,
-    visited: outcome.visited,
+    configurations: outcome.configurations,
     elapsedMs: limits.now() - started,
   };
   switch (outcome.kind) {
@@ -120,7 +118,7 @@ function checkKey(
       return { ...base, verdict: 'unknown', unknownReason: outcome.reason };
     case 'not-linearizable': {
       const linearization = Array.from(outcome.longest, (i) => problem.ops[i]!);
-      const violation = buildViolation(key, problem.ops, linearization, problem.ops[outcome.blockedOp]!, initial);
+      const violation = buildViolation(key, problem.ops, linearization, problem.ops[outcome.failedOp]!, initial);
       return { ...base, verdict: 'not-linearizable', violation };
     }
   }

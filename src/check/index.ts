@@ -3,7 +3,7 @@ export {
   type CheckOptions,
   type CheckResult,
   checkHistory,
-  DEFAULT_MAX_VISITED_PER_KEY,
+  DEFAULT_MAX_CONFIGURATIONS_PER_KEY,
   DEFAULT_TIME_BUDGET_MS_PER_KEY,
   type KeyResult,
   type Verdict,

@@ -63,7 +63,8 @@ export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState):
   // When no operation looks at versions (no ifVersion, no version in any output) they cannot matter: keep every
   // present state at version 1 so that states differing only in version merge.
   const versionsObserved = ordered.some(
-    (op) => op.input.ifVersion !== undefined || typeof (op.output as { version?: unknown } | null)?.version === 'number',
+    (op) =>
+      op.input.ifVersion !== undefined || typeof (op.output as { version?: unknown } | null)?.version === 'number',
   );
   const versionAfterWrite = versionsObserved ? (version: number): number => version + 1 : (): number => 1;
 
@@ -147,18 +148,26 @@ export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState):
     }
   };
 
-  // Unknown-outcome operations with the same compiled effect are interchangeable (see PartitionProblem).
+  // Unknown-outcome operations with the same compiled effect and condition are interchangeable; those with the
+  // same effect form a group, in which an unconditional one can replace any other.
   const classIds = new Map<string, number>();
-  const classMembers: number[][] = [];
+  const groupIds = new Map<string, number>();
+  const classes: { members: number[]; group: number; universal: boolean }[] = [];
   for (let i = known.length; i < n; i++) {
-    const signature = `${code[i]}|${ifVersion[i]}|${valueId[i]}`;
+    const effect = `${code[i]}|${valueId[i]}`;
+    const signature = `${effect}|${ifVersion[i]}`;
     let id = classIds.get(signature);
     if (id === undefined) {
-      id = classMembers.length;
+      id = classes.length;
       classIds.set(signature, id);
-      classMembers.push([]);
+      let group = groupIds.get(effect);
+      if (group === undefined) {
+        group = groupIds.size;
+        groupIds.set(effect, group);
+      }
+      classes.push({ members: [], group, universal: ifVersion[i]! < 0 });
     }
-    classMembers[id]!.push(i);
+    classes[id]!.members.push(i);
   }
 
   const initialVersion = initial === null ? 0 : versionsObserved ? initial.version : 1;
@@ -172,6 +181,10 @@ export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState):
     initialState,
     step,
     readOnly,
-    unknownClasses: classMembers.map((m) => Int32Array.from(m)),
+    unknownClasses: classes.map((c) => ({
+      members: Int32Array.from(c.members),
+      group: c.group,
+      universal: c.universal,
+    })),
   };
 }

@@ -12,7 +12,9 @@ import type { HistoryOp } from './history.js';
  */
 export type KvState = { readonly value: string; readonly version: number } | null;
 
-export type KvStep = { readonly legal: true; readonly next: KvState } | { readonly legal: false; readonly reason: string };
+export type KvStep =
+  | { readonly legal: true; readonly next: KvState }
+  | { readonly legal: false; readonly reason: string };
 
 function versionOf(state: KvState): number {
   return state === null ? 0 : state.version;
@@ -43,7 +45,9 @@ export function applyKvOp(state: KvState, op: HistoryOp): KvStep {
     case 'get': {
       if (out === null) return { legal: true, next: state };
       if (out['found'] === false) {
-        return state === null ? { legal: true, next: state } : illegal(`read absent but the key is ${describeState(state)}`);
+        return state === null
+          ? { legal: true, next: state }
+          : illegal(`read absent but the key is ${describeState(state)}`);
       }
       const seen = `${JSON.stringify(out['value'])}${out['version'] === undefined ? '' : ` v${out['version']}`}`;
       if (state === null) return illegal(`read ${seen} but the key is absent`);
@@ -60,7 +64,9 @@ export function applyKvOp(state: KvState, op: HistoryOp): KvStep {
         return illegal(`succeeded with ifVersion ${op.input.ifVersion} but the key is ${describeState(state)}`);
       }
       if (out['version'] !== undefined && out['version'] !== next.version) {
-        return illegal(`answered version ${out['version']} but the key was ${describeState(state)}, so v${next.version}`);
+        return illegal(
+          `answered version ${out['version']} but the key was ${describeState(state)}, so v${next.version}`,
+        );
       }
       return { legal: true, next };
     }
