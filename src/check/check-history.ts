@@ -1,5 +1,5 @@
 import { InvalidHistoryError } from './errors.js';
-import { DEFAULT_MAX_OPS, type HistoryOp, isSurelyFailed, validateHistory } from './history.js';
+import { DEFAULT_MAX_OPS, type HistoryOp, validateHistory } from './history.js';
 import { compileKvPartition } from './kv-model.js';
 import type { KvState } from './kv-register.js';
 import { type PartitionSearchOptions, searchPartition } from './search.js';
@@ -100,14 +100,12 @@ export function checkHistory(
 
 function checkKey(key: string, ops: readonly HistoryOp[], initial: KvState, limits: PartitionSearchOptions): KeyResult {
   const started = limits.now();
-  // Operations that carry no information: a read whose answer is unknown, or anything that surely failed.
-  const informative = ops.filter((op) => !(isSurelyFailed(op) || (op.op === 'get' && op.output === null)));
-  const problem = compileKvPartition(informative, initial);
+  const problem = compileKvPartition(ops, initial);
   const outcome = searchPartition(problem, limits);
   const base = {
     key,
     ops: ops.length,
-    droppedOps: ops.length - informative.length,
+    droppedOps: problem.droppedOps,
     configurations: outcome.configurations,
     elapsedMs: limits.now() - started,
   };

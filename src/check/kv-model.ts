@@ -1,5 +1,5 @@
 import { InvalidHistoryError } from './errors.js';
-import type { HistoryOp } from './history.js';
+import { type HistoryOp, isSurelyFailed } from './history.js';
 import type { KvState } from './kv-register.js';
 import { NO_STEP, type PartitionProblem } from './partition-problem.js';
 
@@ -28,13 +28,16 @@ const Code = {
 export interface CompiledKvPartition extends PartitionProblem {
   /** The operations in the problem's numbering (known by call time, then unknown by call time). */
   readonly ops: readonly HistoryOp[];
+  /** How many operations were left out because they carry no information. */
+  readonly droppedOps: number;
 }
 
 /**
- * `ops` must hold only operations that carry information: no unknown-outcome gets and no surely-failed ones
- * (checkHistory drops them first).
+ * Compiles one key's operations. Operations that carry no information are left out (counted in `droppedOps`): a
+ * read whose answer is unknown, and anything that surely failed (`UNAVAILABLE`).
  */
-export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState): CompiledKvPartition {
+export function compileKvPartition(allOps: readonly HistoryOp[], initial: KvState): CompiledKvPartition {
+  const ops = allOps.filter((op) => !(isSurelyFailed(op) || (op.op === 'get' && op.output === null)));
   const byCall = (a: HistoryOp, b: HistoryOp): number => a.call - b.call;
   // Array.prototype.sort is stable, so equal call times keep the history's order (deterministic reports).
   const known = ops.filter((o) => o.return !== null).sort(byCall);
@@ -174,6 +177,7 @@ export function compileKvPartition(ops: readonly HistoryOp[], initial: KvState):
   const initialState = initial === null ? 0 : initialVersion * stride + valueIdOf(initial.value);
   return {
     ops: ordered,
+    droppedOps: allOps.length - ops.length,
     knownCount: known.length,
     unknownCount: unknown.length,
     callTime,
