@@ -109,6 +109,10 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
   const candPos = new Int32Array(n + 1);
   const blockAt = new Int32Array(n + 1);
 
+  const maxStalled = limits.maxStalledConfigurations ?? Number.POSITIVE_INFINITY;
+  let deepest = 0;
+  let progressAt = 0;
+
   let longest = new Int32Array(0);
   let longestFailedOp = -1;
   let bestDepth = -1;
@@ -153,6 +157,10 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
     stackForced[depth] = forced ? 1 : 0;
     stackBlocked[depth] = blockedOp;
     depth++;
+    if (depth > deepest) {
+      deepest = depth;
+      progressAt = visited.size;
+    }
     state = nextState;
     vector = nextVector;
     if (op < K) {
@@ -231,14 +239,17 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
     }
   };
 
-  const gaveUp = (reason: 'time-budget' | 'configuration-limit'): SearchOutcome => ({
+  const gaveUp = (reason: 'time-budget' | 'configuration-limit' | 'stalled'): SearchOutcome => ({
     kind: 'gave-up',
     configurations: visited.size,
     reason,
   });
 
   for (;;) {
-    if (iterations++ % CLOCK_CHECK_INTERVAL === 0 && limits.now() >= limits.deadline) return gaveUp('time-budget');
+    if (iterations++ % CLOCK_CHECK_INTERVAL === 0) {
+      if (limits.now() >= limits.deadline) return gaveUp('time-budget');
+      if (visited.size - progressAt > maxStalled) return gaveUp('stalled');
+    }
     switch (mode) {
       case Mode.Enter: {
         if (next[HEAD] === TAIL) return { kind: 'linearizable', configurations: visited.size };

@@ -33,7 +33,10 @@ interface ChainNode {
 /** How many configurations are handled between two looks at the clock. */
 const CLOCK_CHECK_INTERVAL = 512;
 
-export function frontierSearch(problem: PartitionProblem, limits: SearchLimits): SearchOutcome {
+export function frontierSearch(
+  problem: PartitionProblem,
+  limits: SearchLimits,
+): SearchOutcome<'time-budget' | 'configuration-limit'> {
   const { knownCount: K, unknownCount: U, callTime, returnTime, step, readOnly, unknownClasses } = problem;
   const events = knownEventOrder(problem);
 

@@ -70,10 +70,18 @@ export interface SearchLimits {
   readonly deadline: number;
   /** Give up once this many configurations are stored. */
   readonly maxConfigurations: number;
+  /**
+   * Depth-first search only: give up once this many configurations were entered since the search last got
+   * deeper than ever before (it is most likely refuting, which the frontier search does better). Default: never.
+   */
+  readonly maxStalledConfigurations?: number;
   readonly now: () => number;
 }
 
-export type SearchOutcome =
+/** Why a search gave up: time, memory, or (depth-first only) no progress for too long. */
+export type GaveUpReason = 'time-budget' | 'configuration-limit' | 'stalled';
+
+export type SearchOutcome<Reason extends GaveUpReason = GaveUpReason> =
   | { readonly kind: 'linearizable'; readonly configurations: number }
   | {
       readonly kind: 'not-linearizable';
@@ -86,5 +94,5 @@ export type SearchOutcome =
   | {
       readonly kind: 'gave-up';
       readonly configurations: number;
-      readonly reason: 'time-budget' | 'configuration-limit';
+      readonly reason: Reason;
     };
