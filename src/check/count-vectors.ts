@@ -51,6 +51,11 @@ export class CountVectorPool {
     return this.count;
   }
 
+  /** How many unknown-outcome operations vector `v` used in all. */
+  total(v: number): number {
+    return this.totals[v]!;
+  }
+
   /** How many members of class `c` vector `v` used. */
   used(v: number, c: number): number {
     const offset = this.offsets[v]!;

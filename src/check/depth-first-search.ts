@@ -115,7 +115,8 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
 
   let longest = new Int32Array(0);
   let longestFailedOp = -1;
-  let bestDepth = -1;
+  let bestKnown = -1;
+  let bestUnknown = 0;
 
   let mode: number = Mode.Enter;
   let blockedOp = -1;
@@ -312,11 +313,17 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
 
       case Mode.Backtrack: {
         // Only a configuration blocked at a return event has a failing operation to report. (The first backtrack
-        // always is one: the other ways here need an earlier failure.)
-        if (blockedOp !== -1 && depth > bestDepth) {
-          bestDepth = depth;
-          longest = stackOp.slice(0, depth);
-          longestFailedOp = blockedOp;
+        // always is one: the other ways here need an earlier failure.) The best report linearizes the most
+        // known-outcome operations with the fewest unknown-outcome ones: those are speculation.
+        if (blockedOp !== -1) {
+          const unknownUsed = vectors.total(vector);
+          const knownDepth = depth - unknownUsed;
+          if (knownDepth > bestKnown || (knownDepth === bestKnown && unknownUsed < bestUnknown)) {
+            bestKnown = knownDepth;
+            bestUnknown = unknownUsed;
+            longest = stackOp.slice(0, depth);
+            longestFailedOp = blockedOp;
+          }
         }
         if (depth === 0) {
           return { kind: 'not-linearizable', configurations: visited.size, longest, failedOp: longestFailedOp };

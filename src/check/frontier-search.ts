@@ -186,9 +186,20 @@ export function frontierSearch(
     }
 
     if (nextFrontier.size === 0) {
-      let chain: ChainNode | null = null;
-      for (let i = 0; i < frontier.size && chain === null; i++)
-        if (!frontier.isDead(i)) chain = frontier.payload(i) ?? null;
+      // Report the configuration that linearized the most pending operations with the fewest unknown-outcome ones.
+      let best = -1;
+      let bestScore = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < frontier.size; i++) {
+        if (frontier.isDead(i)) continue;
+        let linearizedPending = 0;
+        for (let w = 0; w < W; w++) linearizedPending += popcount(frontier.word(i, w));
+        const score = linearizedPending * (U + 1) - vectors.total(frontier.vector(i));
+        if (score > bestScore) {
+          bestScore = score;
+          best = i;
+        }
+      }
+      const chain = best === -1 ? null : (frontier.payload(best) ?? null);
       return { kind: 'not-linearizable', configurations: peak, longest: chainToArray(chain), failedOp: o };
     }
     [frontier, nextFrontier] = [nextFrontier, frontier];
@@ -197,6 +208,12 @@ export function frontierSearch(
     freeSlots.push(oSlot);
   }
   return { kind: 'linearizable', configurations: peak };
+}
+
+function popcount(word: number): number {
+  let x = word - ((word >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
 
 function chainToArray(chain: ChainNode | null): Int32Array {

@@ -13,19 +13,33 @@ export interface Violation {
   readonly key: string;
   /** The operation that could not be linearized (its answer was reached with no legal place for it). */
   readonly failedOp: HistoryOp;
-  /** `failedOp` and every operation overlapping it in time, by call time. */
+  /**
+   * `failedOp` and every operation overlapping it in time, by call time (unknown-outcome operations only if called
+   * after the earliest of the others: every earlier timeout overlaps it too).
+   */
   readonly window: readonly HistoryOp[];
   /** The longest partial linearization the search found, in order. */
   readonly linearization: readonly HistoryOp[];
   /** How many operations of this key the search had to linearize (unknown-outcome ones are optional). */
   readonly checkedOps: number;
+  /** The key's state before the history (absent unless `initialValues` said otherwise). */
+  readonly initialState: KvState;
   /** The key's state after `linearization`. */
   readonly stateAfter: KvState;
   /** The operation in `linearization` that last changed the key, if any. */
   readonly lastWrite: HistoryOp | null;
   /** Each window operation left out of `linearization`, with why it cannot come next. */
   readonly pending: readonly { readonly op: HistoryOp; readonly reason: string }[];
+  /**
+   * The key's operations around the failure, by call time, for a timeline: those overlapping the window's span
+   * widened to the left by half its width (unknown-outcome ones only if called in it); at most MAX_CONTEXT, those
+   * called nearest to the failing operation first.
+   */
+  readonly context: readonly HistoryOp[];
 }
+
+/** The most operations a violation's context holds. */
+export const MAX_CONTEXT = 200;
 
 export function buildViolation(
   key: string,
@@ -45,9 +59,14 @@ export function buildViolation(
     state = stepped.next;
   }
   const failedReturn = failedOp.return ?? Number.POSITIVE_INFINITY;
-  const window = ops
-    .filter((op) => op.call <= failedReturn && (op.return ?? Number.POSITIVE_INFINITY) >= failedOp.call)
-    .sort((a, b) => a.call - b.call);
+  const knownWindow = ops.filter((op) => op.return !== null && op.call <= failedReturn && op.return >= failedOp.call);
+  // Every unknown-outcome operation called before the failure overlaps it (its return is +Infinity); only those
+  // called during the known window are listed, or the window would grow with every earlier timeout.
+  const windowStart = Math.min(...knownWindow.map((op) => op.call));
+  const window = [
+    ...knownWindow,
+    ...ops.filter((op) => op.return === null && op.call >= windowStart && op.call <= failedReturn),
+  ].sort((a, b) => a.call - b.call);
   const inLinearization = new Set(linearization);
   const pending = window
     .filter((op) => !inLinearization.has(op))
@@ -61,7 +80,25 @@ export function buildViolation(
       return { op, reason };
     });
   const checkedOps = ops.filter((op) => op.output !== null).length;
-  return { key, failedOp, window, linearization, checkedOps, stateAfter: state, lastWrite, pending };
+  // The context: the window's span, widened to the left by half its width (to show what led up to it).
+  const spanStart = windowStart - (failedReturn - windowStart) / 2;
+  const context = ops
+    .filter((op) => op.call <= failedReturn && (op.return === null ? op.call >= spanStart : op.return >= spanStart))
+    .sort((a, b) => Math.abs(a.call - failedOp.call) - Math.abs(b.call - failedOp.call))
+    .slice(0, MAX_CONTEXT)
+    .sort((a, b) => a.call - b.call);
+  return {
+    key,
+    failedOp,
+    window,
+    linearization,
+    checkedOps,
+    initialState: initial,
+    stateAfter: state,
+    lastWrite,
+    pending,
+    context,
+  };
 }
 
 export function formatTime(ms: number | null): string {
