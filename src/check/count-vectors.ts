@@ -56,6 +56,16 @@ export class CountVectorPool {
     return this.totals[v]!;
   }
 
+  /** Adds vector `v`'s counts into `dense` (one slot per class); `sign` -1 removes them again. */
+  accumulate(v: number, dense: Int32Array, sign: 1 | -1): void {
+    const offset = this.offsets[v]!;
+    const length = this.lengths[v]!;
+    for (let i = 0; i < length; i++) {
+      const c = this.pairs[offset + 2 * i]!;
+      dense[c] = dense[c]! + sign * this.pairs[offset + 2 * i + 1]!;
+    }
+  }
+
   /** How many members of class `c` vector `v` used. */
   used(v: number, c: number): number {
     const offset = this.offsets[v]!;
@@ -120,14 +130,22 @@ export class CountVectorPool {
   dominates(d: number, x: number): boolean {
     if (d === x || d === CountVectorPool.ZERO) return true;
     if (this.totals[d]! > this.totals[x]!) return false;
-    const offset = this.offsets[d]!;
-    const length = this.lengths[d]!;
+    const pairs = this.pairs;
+    const dOffset = this.offsets[d]!;
+    const dLength = this.lengths[d]!;
+    const xOffset = this.offsets[x]!;
+    const xLength = this.lengths[x]!;
+    let j = 0;
     let touchedCount = 0;
     let ok = true;
-    for (let i = 0; i < length; i++) {
-      const c = this.pairs[offset + 2 * i]!;
-      const extra = this.pairs[offset + 2 * i + 1]! - this.used(x, c);
+    // Both pair lists are sorted by class: walk them together.
+    for (let i = 0; i < dLength; i++) {
+      const c = pairs[dOffset + 2 * i]!;
+      while (j < xLength && pairs[xOffset + 2 * j]! < c) j++;
+      const xCount = j < xLength && pairs[xOffset + 2 * j] === c ? pairs[xOffset + 2 * j + 1]! : 0;
+      const extra = pairs[dOffset + 2 * i + 1]! - xCount;
       if (extra <= 0) continue;
+      // D used more of class c than X: it must cover X's later uses of c with unconditional members of c's group.
       const g = this.classGroup[c]!;
       if (this.classUniversal[c] === 1 || this.groupUniversal[g] === -1) {
         ok = false;

@@ -6,7 +6,6 @@ import {
   type PartitionProblem,
   type SearchLimits,
   type SearchOutcome,
-  unknownTryOrder,
 } from './partition-problem.js';
 
 /**
@@ -57,8 +56,11 @@ export function frontierSearch(
   unknownClasses.forEach((cls, c) => {
     for (const op of cls.members) classOf[op] = c;
   });
-  const tryOrder = unknownTryOrder(problem);
   const vectors = new CountVectorPool(unknownClasses);
+  /** Scratch: the current configuration's count per class (zero between uses). */
+  const used = new Int32Array(unknownClasses.length);
+  /** Classes whose first member was called by the current time. */
+  let available = 0;
 
   let frontier = new ConfigTable<ChainNode | null>(W, vectors);
   let nextFrontier = new ConfigTable<ChainNode | null>(W, vectors);
@@ -97,6 +99,36 @@ export function frontierSearch(
     nextFrontier.add(hash, state, s, vector, -1, -1, -1, chain);
   };
 
+  // The configuration being extended, and the operation whose return is being processed.
+  let current = -1;
+  let currentState = 0;
+  let currentVector = 0;
+  /** The state before the unknown-outcome operation that led to `current`, or -1. */
+  let currentBeforeUnknown = -1;
+  let returning = -1;
+
+  /** Extends `current` by `op`, whose step from its state is `nextState`. */
+  const extend = (op: number, nextState: number): void => {
+    if (nextState === NO_STEP) return;
+    // An unknown-outcome operation must matter to the step right after it.
+    if (currentBeforeUnknown >= 0 && step(currentBeforeUnknown, op) === nextState) return;
+    if (op === returning) {
+      emit(nextState, set, currentVector, chainOf(current, op));
+      return;
+    }
+    let childVector = currentVector;
+    for (let w = 0; w < W; w++) childSet[w] = set[w]!;
+    if (op < K) {
+      const slot = slotOf[op]!;
+      childSet[slot >>> 5] = childSet[slot >>> 5]! | (1 << (slot & 31));
+    } else {
+      childVector = vectors.successor(currentVector, classOf[op]!);
+    }
+    const hash = work.hashOf(nextState, childSet);
+    if (work.hasDominating(hash, nextState, childSet, childVector)) return;
+    stack.push(work.add(hash, nextState, childSet, childVector, current, op, op < K ? -1 : currentState, undefined));
+  };
+
   for (const event of events) {
     const o = event >> 1;
     if ((event & 1) === 0) {
@@ -106,6 +138,7 @@ export function frontierSearch(
     }
 
     // The return of o: every configuration must linearize it now.
+    returning = o;
     const now = returnTime[o]!;
     const oSlot = slotOf[o]!;
     const oWord = oSlot >>> 5;
@@ -135,31 +168,13 @@ export function frontierSearch(
         return { kind: 'gave-up', configurations: work.size + nextFrontier.size, reason: 'configuration-limit' };
       }
       const i = stack.pop()!;
-      const state = work.state(i);
-      const vector = work.vector(i);
-      const beforeUnknown = work.extra(i); // the state before the unknown-outcome operation that led here, or -1
+      current = i;
+      currentState = work.state(i);
+      currentVector = work.vector(i);
+      currentBeforeUnknown = work.extra(i);
       loadSet(work, i, set);
-
-      const extend = (op: number, nextState: number): void => {
-        if (nextState === NO_STEP) return;
-        // An unknown-outcome operation must matter to the step right after it.
-        if (beforeUnknown >= 0 && step(beforeUnknown, op) === nextState) return;
-        if (op === o) {
-          emit(nextState, set, vector, chainOf(i, op));
-          return;
-        }
-        let childVector = vector;
-        for (let w = 0; w < W; w++) childSet[w] = set[w]!;
-        if (op < K) {
-          const slot = slotOf[op]!;
-          childSet[slot >>> 5] = childSet[slot >>> 5]! | (1 << (slot & 31));
-        } else {
-          childVector = vectors.successor(vector, classOf[op]!);
-        }
-        const hash = work.hashOf(nextState, childSet);
-        if (work.hasDominating(hash, nextState, childSet, childVector)) return;
-        stack.push(work.add(hash, nextState, childSet, childVector, i, op, op < K ? -1 : state, undefined));
-      };
+      const state = currentState;
+      const vector = currentVector;
 
       // A legal read-only pending operation is taken alone: no branching.
       let forced = false;
@@ -178,11 +193,19 @@ export function frontierSearch(
         if (readOnly[q] === 1 || (set[slot >>> 5]! & (1 << (slot & 31))) !== 0) continue;
         extend(q, step(state, q));
       }
-      for (const c of tryOrder) {
-        const member = unknownClasses[c]!.members[vectors.used(vector, c)];
-        if (member === undefined || callTime[member]! > now) continue;
-        extend(member, step(state, member));
+      // Unknown-outcome classes called by now (classes are numbered by first call): conditional ones first.
+      while (available < unknownClasses.length && callTime[unknownClasses[available]!.members[0]!]! <= now) available++;
+      vectors.accumulate(vector, used, 1);
+      for (let pass = 0; pass < 2; pass++) {
+        for (let c = 0; c < available; c++) {
+          const cls = unknownClasses[c]!;
+          if (cls.universal !== (pass === 1)) continue;
+          const member = cls.members[used[c]!];
+          if (member === undefined || callTime[member]! > now) continue;
+          extend(member, step(state, member));
+        }
       }
+      vectors.accumulate(vector, used, -1);
     }
 
     if (nextFrontier.size === 0) {

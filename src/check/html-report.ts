@@ -1,7 +1,7 @@
 import type { CheckResult, KeyResult } from './check-history.js';
 import type { HistoryOp } from './history.js';
 import { applyKvOp, describeState, type KvState } from './kv-register.js';
-import { formatOpCall, formatTime, formatViolation, type Violation } from './violation.js';
+import { formatOpCall, formatTime, formatViolation, plural, type Violation } from './violation.js';
 
 /**
  * A self-contained HTML page (inline CSS and SVG, no scripts, nothing fetched) describing a check result: a
@@ -39,7 +39,7 @@ svg text { font: 11px ui-monospace, monospace; }
 </head>
 <body>
 <h1>Linearizability: <span class="verdict ${escapeHtml(result.verdict)}">${escapeHtml(result.verdict)}</span></h1>
-<p>${result.ops} operations on ${result.keys.length} keys, checked in ${Math.round(result.elapsedMs)} ms.
+<p>${plural(result.ops, 'operation')} on ${plural(result.keys.length, 'key')}, checked in ${Math.round(result.elapsedMs)} ms.
 Each key is an independent register, so the history is linearizable exactly when every key is.</p>
 <table>
 <tr><th>key</th><th>verdict</th><th>operations</th><th>left out</th><th>configurations</th><th>ms</th><th>note</th></tr>

@@ -137,6 +137,10 @@ export function formatOp(op: HistoryOp): string {
   );
 }
 
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 /** How many lines of each list a text report shows. */
 const MAX_LISTED = 40;
 
