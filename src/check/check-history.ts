@@ -1,5 +1,5 @@
 import { InvalidHistoryError } from './errors.js';
-import { DEFAULT_MAX_OPS, type HistoryOp, validateHistory } from './history.js';
+import { DEFAULT_MAX_OPS, type HistoryOp, MAX_VERSION, validateHistory } from './history.js';
 import { compileKvPartition } from './kv-model.js';
 import type { KvState } from './kv-register.js';
 import { type PartitionSearchOptions, searchPartition } from './search.js';
@@ -24,6 +24,8 @@ export interface CheckOptions {
   readonly initialValues?: Readonly<Record<string, { readonly value: string; readonly version: number }>>;
   /** The clock for budgets and `elapsedMs`, in ms. Default `performance.now`. */
   readonly now?: () => number;
+  /** Called with each key's result as soon as it is decided (keys are checked in sorted order). Default: none. */
+  readonly onKeyChecked?: (result: KeyResult) => void;
 }
 
 export const DEFAULT_TIME_BUDGET_MS_PER_KEY = 10_000;
@@ -87,7 +89,9 @@ export function checkHistory(
   for (const key of [...byKey.keys()].sort()) {
     const keyOps = byKey.get(key)!;
     const initial = initialStateOf(options.initialValues, key);
-    keys.push(checkKey(key, keyOps, initial, { timeBudgetMs, maxConfigurations, now }));
+    const result = checkKey(key, keyOps, initial, { timeBudgetMs, maxConfigurations, now });
+    keys.push(result);
+    options.onKeyChecked?.(result);
   }
 
   const verdict: Verdict = keys.some((k) => k.verdict === 'not-linearizable')
@@ -125,8 +129,15 @@ function checkKey(key: string, ops: readonly HistoryOp[], initial: KvState, limi
 function initialStateOf(initialValues: CheckOptions['initialValues'], key: string): KvState {
   const initial = initialValues !== undefined && Object.hasOwn(initialValues, key) ? initialValues[key] : undefined;
   if (initial === undefined) return null;
-  if (typeof initial.value !== 'string' || !Number.isInteger(initial.version) || initial.version < 1) {
-    throw new InvalidHistoryError(`initialValues[${JSON.stringify(key)}] needs a string value and a version >= 1`);
+  if (
+    typeof initial.value !== 'string' ||
+    !Number.isInteger(initial.version) ||
+    initial.version < 1 ||
+    initial.version > MAX_VERSION
+  ) {
+    throw new InvalidHistoryError(
+      `initialValues[${JSON.stringify(key)}] needs a string value and a version in [1, ${MAX_VERSION}]`,
+    );
   }
   return { value: initial.value, version: initial.version };
 }

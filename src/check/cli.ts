@@ -2,7 +2,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type CheckResult, checkHistory, DEFAULT_TIME_BUDGET_MS_PER_KEY } from './check-history.js';
+import { type CheckResult, checkHistory, DEFAULT_TIME_BUDGET_MS_PER_KEY, type KeyResult } from './check-history.js';
 import { InvalidHistoryError } from './errors.js';
 import { parseHistoryText } from './history.js';
 import { renderHtmlReport } from './html-report.js';
@@ -69,7 +69,9 @@ export function runCli(args: readonly string[], io: CliIo): number {
       io.err(`${file}: ${size} bytes is more than the ${MAX_HISTORY_BYTES}-byte limit`);
       return EXIT_USAGE;
     }
-    result = checkHistory(parseHistoryText(readFileSync(file, 'utf8')), { timeBudgetMsPerKey: budget });
+    const history = parseHistoryText(readFileSync(file, 'utf8'));
+    io.out(`checking ${plural(history.length, 'operation')} from ${file}`);
+    result = checkHistory(history, { timeBudgetMsPerKey: budget, onKeyChecked: (k) => io.out(keyLine(k)) });
   } catch (err) {
     if (err instanceof InvalidHistoryError) {
       io.err(`${file}: invalid history: ${err.message}`);
@@ -114,20 +116,20 @@ function parse(args: readonly string[]) {
   });
 }
 
+/** One line per key, printed as soon as the key is decided (progress on long checks). */
+function keyLine(k: KeyResult): string {
+  const note =
+    k.verdict === 'unknown'
+      ? ` (gave up: ${k.unknownReason === 'time-budget' ? 'time budget exhausted, raise --budget-ms' : 'configuration limit reached'})`
+      : '';
+  return `  key ${JSON.stringify(k.key)}: ${k.verdict}, ${plural(k.ops, 'operation')}, ${Math.round(k.elapsedMs)} ms${note}`;
+}
+
 function printResult(result: CheckResult, io: CliIo): void {
-  io.out(
-    `${result.verdict}: ${plural(result.ops, 'operation')} on ${plural(result.keys.length, 'key')} in ${Math.round(result.elapsedMs)} ms`,
-  );
-  for (const k of result.keys) {
-    const note =
-      k.verdict === 'unknown'
-        ? ` (gave up: ${k.unknownReason === 'time-budget' ? 'time budget exhausted, raise --budget-ms' : 'configuration limit reached'})`
-        : '';
-    io.out(
-      `  ${JSON.stringify(k.key)} ${k.verdict}: ${plural(k.ops, 'operation')}, ${Math.round(k.elapsedMs)} ms${note}`,
-    );
-  }
   for (const k of result.keys) if (k.violation !== undefined) io.out(`\n${formatViolation(k.violation)}`);
+  io.out(
+    `\n${result.verdict}: ${plural(result.ops, 'operation')} on ${plural(result.keys.length, 'key')} in ${Math.round(result.elapsedMs)} ms`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -63,7 +63,7 @@ export interface HistoryOp {
 export const DEFAULT_MAX_OPS = 1_000_000;
 
 /** Versions above this are refused: the checker packs (version, value) into one exact integer. */
-const MAX_VERSION = 2 ** 31;
+export const MAX_VERSION = 2 ** 31;
 
 /** True when the operation surely had no effect and carries no information (dropped before the search). */
 export function isSurelyFailed(op: HistoryOp): boolean {

@@ -10,6 +10,8 @@ export {
 } from './check-history.js';
 export { InvalidHistoryError } from './errors.js';
 export {
+  type CompareFailedOutput,
+  DEFAULT_MAX_OPS,
   type DeleteOutput,
   type GetOutput,
   type HistoryOp,
@@ -18,8 +20,9 @@ export {
   type OpOutput,
   type PutOutput,
   parseHistoryText,
+  type UnavailableOutput,
   validateHistory,
 } from './history.js';
 export { renderHtmlReport } from './html-report.js';
 export { applyKvOp, type KvState } from './kv-register.js';
-export { formatOp, formatViolation, type Violation } from './violation.js';
+export { formatOp, formatOpCall, formatViolation, MAX_CONTEXT, type Violation } from './violation.js';

@@ -31,7 +31,8 @@ const bad = file('bad.jsonl', [put('c1', 'a', [0, 1], 1), put('c1', 'b', [2, 3],
 test('a linearizable history exits 0 and says so', () => {
   const r = run([good]);
   assert.equal(r.code, EXIT_LINEARIZABLE);
-  assert.match(r.out, /^linearizable: 2 operations on 1 key/);
+  assert.match(r.out, /key "x": linearizable, 2 operations/);
+  assert.match(r.out, /\nlinearizable: 2 operations on 1 key in \d+ ms$/);
 });
 
 test('a violation exits 1, prints the failing operation, and writes the HTML report when asked', () => {
