@@ -1,6 +1,6 @@
 import { InvalidHistoryError } from './errors.js';
 import { DEFAULT_MAX_OPS, type HistoryOp, MAX_VERSION, validateHistory } from './history.js';
-import { compileKvPartition } from './kv-model.js';
+import { type CompiledKvPartition, compileKvPartition } from './kv-model.js';
 import type { KvState } from './kv-register.js';
 import { type PartitionSearchOptions, searchPartition } from './search.js';
 import { buildViolation, type Violation } from './violation.js';
@@ -15,7 +15,7 @@ export interface CheckOptions {
   readonly timeBudgetMsPerKey?: number;
   /**
    * The most search configurations stored at once per key; past it the key's verdict is `unknown`. Bounds memory:
-   * a configuration costs about 50 bytes. Default 4_000_000 (≈ 200 MB).
+   * a configuration costs about 60 bytes. Default 4_000_000 (≈ 250 MB).
    */
   readonly maxConfigurationsPerKey?: number;
   /** The most operations accepted in a history. Default 1_000_000. */
@@ -105,6 +105,7 @@ export function checkHistory(
 function checkKey(key: string, ops: readonly HistoryOp[], initial: KvState, limits: PartitionSearchOptions): KeyResult {
   const started = limits.now();
   const problem = compileKvPartition(ops, initial);
+  if (problem.impossibleRead !== -1) return impossibleReadResult(key, problem, initial, limits, started);
   const outcome = searchPartition(problem, limits);
   const base = {
     key,
@@ -124,6 +125,47 @@ function checkKey(key: string, ops: readonly HistoryOp[], initial: KvState, limi
       return { ...base, verdict: 'not-linearizable', violation };
     }
   }
+}
+
+/**
+ * A read of a value nothing could have written by then fails every linearization: no search is needed to decide.
+ * For the report, the operations that returned before it (and timed-out ones called by then) are linearized with
+ * a quarter of the budget, showing the state the read should have seen.
+ */
+function impossibleReadResult(
+  key: string,
+  problem: CompiledKvPartition,
+  initial: KvState,
+  limits: PartitionSearchOptions,
+  started: number,
+): KeyResult {
+  const read = problem.ops[problem.impossibleRead]!;
+  const readReturn = read.return!;
+  const before = problem.ops.filter(
+    (op) => op !== read && (op.return === null ? op.call <= readReturn : op.return < readReturn),
+  );
+  const prefix = compileKvPartition(before, initial);
+  const outcome = searchPartition(prefix, { ...limits, timeBudgetMs: limits.timeBudgetMs / 4 });
+  const order =
+    outcome.kind === 'linearizable' ? outcome.order : outcome.kind === 'not-linearizable' ? outcome.longest : [];
+  const value = JSON.stringify((read.output as { value: string }).value);
+  const violation = buildViolation(
+    key,
+    problem.ops,
+    Array.from(order, (i) => prefix.ops[i]!),
+    read,
+    initial,
+    `no put of ${value} was called before this read returned, and the key did not hold it initially`,
+  );
+  return {
+    key,
+    verdict: 'not-linearizable',
+    ops: problem.ops.length + problem.droppedOps,
+    droppedOps: problem.droppedOps,
+    configurations: outcome.configurations,
+    elapsedMs: limits.now() - started,
+    violation,
+  };
 }
 
 function initialStateOf(initialValues: CheckOptions['initialValues'], key: string): KvState {

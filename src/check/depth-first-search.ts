@@ -253,7 +253,9 @@ export function depthFirstSearch(problem: PartitionProblem, limits: SearchLimits
     }
     switch (mode) {
       case Mode.Enter: {
-        if (next[HEAD] === TAIL) return { kind: 'linearizable', configurations: visited.size };
+        if (next[HEAD] === TAIL) {
+          return { kind: 'linearizable', configurations: visited.size, order: stackOp.slice(0, depth) };
+        }
         mode = Mode.Scan;
         blockedOp = -1;
         // This depth's candidate list starts empty: a child's list is stored after it, so it must be valid even

@@ -230,7 +230,11 @@ export function frontierSearch(
     pending.splice(pending.indexOf(o), 1);
     freeSlots.push(oSlot);
   }
-  return { kind: 'linearizable', configurations: peak };
+  let witness: ChainNode | null = null;
+  for (let i = 0; i < frontier.size && witness === null; i++) {
+    if (!frontier.isDead(i)) witness = frontier.payload(i) ?? null;
+  }
+  return { kind: 'linearizable', configurations: peak, order: chainToArray(witness) };
 }
 
 function popcount(word: number): number {

@@ -77,6 +77,7 @@ ${title}
 <p>No order of the operations explains op ${escapeHtml(JSON.stringify(v.failedOp.id))}:
 ${escapeHtml(formatOpCall(v.failedOp))}. Below: the operations around it, the end of the longest linearization
 the search found, and the full text report.</p>
+${v.note === undefined ? '' : `<p><strong>${escapeHtml(v.note)}</strong></p>`}
 ${legend()}
 ${timeline(v)}
 <h3>End of the longest linearization found (${v.linearization.length} operations)</h3>

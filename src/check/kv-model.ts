@@ -30,6 +30,11 @@ export interface CompiledKvPartition extends PartitionProblem {
   readonly ops: readonly HistoryOp[];
   /** How many operations were left out because they carry no information. */
   readonly droppedOps: number;
+  /**
+   * A read that no linearization can explain, found without searching: it returned a value that neither the
+   * initial state nor any put called before the read returned wrote (the earliest-returning such read), or -1.
+   */
+  readonly impossibleRead: number;
 }
 
 /**
@@ -173,11 +178,30 @@ export function compileKvPartition(allOps: readonly HistoryOp[], initial: KvStat
     classes[id]!.members.push(i);
   }
 
+  // A read is impossible when nothing could have written its value by the time it returned.
+  const firstWriteCall = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    if (code[i] === Code.PutOk || code[i] === Code.PutUnknown) {
+      firstWriteCall.set(
+        valueId[i]!,
+        Math.min(firstWriteCall.get(valueId[i]!) ?? Number.POSITIVE_INFINITY, callTime[i]!),
+      );
+    }
+  }
+  const initialValueId = initial === null ? -1 : valueIdOf(initial.value);
+  let impossibleRead = -1;
+  for (let i = 0; i < known.length; i++) {
+    if (code[i] !== Code.GetFound || valueId[i] === initialValueId) continue;
+    if ((firstWriteCall.get(valueId[i]!) ?? Number.POSITIVE_INFINITY) <= returnTime[i]!) continue;
+    if (impossibleRead === -1 || returnTime[i]! < returnTime[impossibleRead]!) impossibleRead = i;
+  }
+
   const initialVersion = initial === null ? 0 : versionsObserved ? initial.version : 1;
-  const initialState = initial === null ? 0 : initialVersion * stride + valueIdOf(initial.value);
+  const initialState = initial === null ? 0 : initialVersion * stride + initialValueId;
   return {
     ops: ordered,
     droppedOps: allOps.length - ops.length,
+    impossibleRead,
     knownCount: known.length,
     unknownCount: unknown.length,
     callTime,

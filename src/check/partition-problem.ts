@@ -82,7 +82,12 @@ export interface SearchLimits {
 export type GaveUpReason = 'time-budget' | 'configuration-limit' | 'stalled';
 
 export type SearchOutcome<Reason extends GaveUpReason = GaveUpReason> =
-  | { readonly kind: 'linearizable'; readonly configurations: number }
+  | {
+      readonly kind: 'linearizable';
+      readonly configurations: number;
+      /** A witness: a linearization of every known-outcome operation (and some unknown-outcome ones), in order. */
+      readonly order: Int32Array;
+    }
   | {
       readonly kind: 'not-linearizable';
       readonly configurations: number;

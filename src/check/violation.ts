@@ -13,6 +13,8 @@ export interface Violation {
   readonly key: string;
   /** The operation that could not be linearized (its answer was reached with no legal place for it). */
   readonly failedOp: HistoryOp;
+  /** Why, when known without a search (a read of a value nothing wrote in time). */
+  readonly note?: string;
   /**
    * `failedOp` and every operation overlapping it in time, by call time (unknown-outcome operations only if called
    * after the earliest of the others: every earlier timeout overlaps it too).
@@ -47,6 +49,7 @@ export function buildViolation(
   linearization: readonly HistoryOp[],
   failedOp: HistoryOp,
   initial: KvState,
+  note?: string,
 ): Violation {
   let state = initial;
   let lastWrite: HistoryOp | null = null;
@@ -90,6 +93,7 @@ export function buildViolation(
   return {
     key,
     failedOp,
+    ...(note === undefined ? {} : { note }),
     window,
     linearization,
     checkedOps,
@@ -149,6 +153,7 @@ export function formatViolation(v: Violation): string {
   const lines: string[] = [];
   lines.push(`key ${JSON.stringify(v.key)}: NOT LINEARIZABLE`);
   lines.push(`  could not linearize ${formatOp(v.failedOp)}`);
+  if (v.note !== undefined) lines.push(`  ${v.note}`);
   const writer = v.lastWrite === null ? '' : `, last written by op ${JSON.stringify(v.lastWrite.id)}`;
   lines.push(
     `  longest partial linearization: ${v.linearization.length} operations (of ${v.checkedOps} with a known ` +

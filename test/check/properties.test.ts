@@ -47,3 +47,40 @@ test('changing a completed read to a value never written makes the history not l
     { numRuns: 150, seed: 4321 },
   );
 });
+
+test('changing a completed read to a value overwritten before it began (a stale read) is refuted by the search', () => {
+  fc.assert(
+    fc.property(generatorOptions, fc.nat(), (options, pick) => {
+      // Unique values, so that the stale value cannot have been written again.
+      const history = generateHistory({ ...options, valueDomain: undefined });
+      const overwrites = (w: HistoryOp): boolean =>
+        w.output !== null &&
+        ((w.op === 'put' && 'ok' in w.output && w.output.ok) ||
+          (w.op === 'delete' && 'deleted' in w.output && w.output.deleted === 1));
+      // A read R, a put P that returned before R was called, and a write W strictly between them.
+      const candidates: [number, HistoryOp][] = [];
+      history.forEach((r, i) => {
+        if (r.op !== 'get' || r.output === null) return;
+        for (const p of history) {
+          if (p.key !== r.key || p.op !== 'put' || !overwrites(p) || p.return! >= r.call) continue;
+          const between = history.some(
+            (w) => w.key === r.key && overwrites(w) && w.call > p.return! && w.return! < r.call,
+          );
+          if (between) candidates.push([i, p]);
+        }
+      });
+      fc.pre(candidates.length > 0);
+      const [target, stalePut] = candidates[pick % candidates.length]!;
+      const stale: HistoryOp[] = history.map((op, i) =>
+        i === target ? { ...op, output: { found: true, value: stalePut.input.value! } } : op,
+      );
+      const result = checkHistory(stale, { timeBudgetMsPerKey: 60_000 });
+      assert.equal(result.verdict, 'not-linearizable');
+      assert.deepEqual(
+        result.keys.filter((k) => k.verdict === 'not-linearizable').map((k) => k.key),
+        [history[target]!.key],
+      );
+    }),
+    { numRuns: 100, seed: 99 },
+  );
+});
