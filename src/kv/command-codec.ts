@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { plain } from './bytes.js';
 import { KvError } from './errors.js';
 import { keyBytes, selectorRange } from './keys.js';
 import { DEFAULT_LIMITS, type KvLimits } from './options.js';
@@ -89,7 +90,8 @@ function value(v: unknown, limits: KvLimits, what: string): Uint8Array {
   if (v.length > limits.maxValueBytes) {
     throw new KvError('VALUE_TOO_LARGE', `${what} is ${v.length} bytes, more than ${limits.maxValueBytes}`);
   }
-  return v;
+  // msgpack decodes bytes as Buffers; hand out plain Uint8Arrays everywhere.
+  return plain(v);
 }
 
 function key(obj: Fields, limits: KvLimits): string {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { encodeCommand } from '../../src/kv/command-codec.js';
+import { Packr } from 'msgpackr';
 import type { KvStoreOptions } from '../../src/kv/options.js';
 import { KvStore } from '../../src/kv/store.js';
 import type { ApplyResult, KvCommand } from '../../src/kv/types.js';
@@ -27,13 +27,16 @@ export function openStore(options: Partial<KvStoreOptions> = {}): Promise<KvStor
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (value: Uint8Array): string => new TextDecoder().decode(value);
 
+// Commands are packed without validation so tests can hand the state machine commands a proposer would refuse.
+const packr = new Packr({ useRecords: false });
+
 /** Applies commands as consecutive log entries, one batch; returns their results. */
 export function apply(store: KvStore, ...commands: (KvCommand | Uint8Array | null)[]): ApplyResult[] {
   let index = store.appliedIndex;
   return store.applyBatch(
     commands.map((c) => ({
       index: ++index,
-      data: c === null || c instanceof Uint8Array ? c : encodeCommand(c, store.limits),
+      data: c === null || c instanceof Uint8Array ? c : (packr.pack(c) as Uint8Array),
     })),
   );
 }
