@@ -207,7 +207,7 @@ function corrupt(message: string, cause?: unknown): KvError {
   return new KvError('SNAPSHOT_CORRUPT', `snapshot stream: ${message}`, cause === undefined ? {} : { cause });
 }
 
-const STAGES = { header: 0, lease: 1, kv: 2, event: 3, trailer: 4 } as const;
+const STAGES = { header: 0, state: 1, lease: 2, kv: 3, event: 4, trailer: 5 } as const;
 
 /**
  * Restores a snapshot stream into a fresh environment, verifying each chunk's hash, the sequence, record order
@@ -297,11 +297,21 @@ export class KvSnapshotWriter {
       if (r.remaining !== 0) throw corrupt('header has trailing bytes');
       const { revision, oldestRevision } = this.header;
       if (revision < 1 || oldestRevision < 1 || oldestRevision > revision + 1) throw corrupt('header out of range');
-      hashRecord(this.hash, stateRecord(revision, oldestRevision));
-      this.stage = STAGES.lease;
+      this.stage = STAGES.state;
       return;
     }
     if (this.header === null) throw corrupt('missing header');
+    if (type === RecordType.state) {
+      // The first state record repeats the header's revisions; it is part of what the checksum covers.
+      if (this.stage !== STAGES.state) throw corrupt('state record out of place');
+      if (!bytesEqual(record, stateRecord(this.header.revision, this.header.oldestRevision))) {
+        throw corrupt('state record disagrees with the header');
+      }
+      hashRecord(this.hash, record);
+      this.stage = STAGES.lease;
+      return;
+    }
+    if (this.stage === STAGES.state) throw corrupt('missing state record');
     if (type === RecordType.trailer) {
       this.trailer(record);
       return;
