@@ -54,11 +54,21 @@ export class ApplyContext {
   private keptBytes = 0;
   private scope: { revision: number; events: StoredEvent[] } | null = null;
 
+  /** Mutated in place while the batch runs (the batch is one transaction: it commits whole or not at all). */
+  private readonly s: { -readonly [K in keyof MetaState]: MetaState[K] };
+
   constructor(
     private readonly tables: KvTables,
-    public state: MetaState,
+    initial: MetaState,
     private readonly options: ApplyContextOptions,
-  ) {}
+  ) {
+    this.s = { ...initial };
+  }
+
+  /** The state after the entries applied so far. */
+  get state(): MetaState {
+    return { ...this.s };
+  }
 
   private get limits(): KvLimits {
     return this.options.limits;
@@ -67,8 +77,8 @@ export class ApplyContext {
   applyItem(item: ApplyItem): ApplyResult {
     const index = item.index;
     if (item.data === null || item.data.length === 0) {
-      this.state = { ...this.state, appliedIndex: index };
-      return { ok: true, type: 'noop', index, revision: this.state.revision };
+      this.s.appliedIndex = index;
+      return { ok: true, type: 'noop', index, revision: this.s.revision };
     }
     let command: KvCommand;
     let type: KvCommand['type'] | null = null;
@@ -77,7 +87,7 @@ export class ApplyContext {
       type = rawCommandType(raw);
       command = validateCommand(raw, this.limits);
     } catch (error) {
-      this.state = { ...this.state, appliedIndex: index };
+      this.s.appliedIndex = index;
       return this.errorResult(index, type, error);
     }
     let result: ApplyResult;
@@ -89,7 +99,7 @@ export class ApplyContext {
       this.scope = null;
       result = this.errorResult(index, command.type, error);
     }
-    this.state = { ...this.state, appliedIndex: index };
+    this.s.appliedIndex = index;
     return result;
   }
 
@@ -101,7 +111,7 @@ export class ApplyContext {
       type,
       code: error.code,
       message: error.message,
-      revision: this.state.revision,
+      revision: this.s.revision,
     };
     return error.oldestRevision === undefined ? base : { ...base, oldestRevision: error.oldestRevision };
   }
@@ -133,17 +143,18 @@ export class ApplyContext {
    * The returned result's `revision` is filled in here (the revision after the command).
    */
   private inScope<R extends ApplyResult>(body: () => Omit<R, 'revision'>): R {
-    this.scope = { revision: this.state.revision + 1, events: [] };
+    this.scope = { revision: this.s.revision + 1, events: [] };
     const partial = body();
     const scope = this.scope;
     this.scope = null;
     if (scope.events.length > 0) {
       const revision = scope.revision;
-      const oldest = Math.max(this.state.oldestRevision, revision - this.limits.historyRetentionRevisions + 1);
-      this.state = { ...this.state, revision, oldestRevision: oldest };
+      const oldest = Math.max(this.s.oldestRevision, revision - this.limits.historyRetentionRevisions + 1);
+      this.s.revision = revision;
+      this.s.oldestRevision = oldest;
       this.keep(revision, scope.events);
     }
-    return { ...partial, revision: this.state.revision } as R;
+    return { ...partial, revision: this.s.revision } as R;
   }
 
   private keep(revision: number, events: StoredEvent[]): void {
@@ -347,16 +358,16 @@ export class ApplyContext {
 
   private leaseGrant(index: number, cmd: LeaseGrantCommand): ApplyResult {
     if (this.tables.getLease(cmd.id) !== undefined) throw new KvError('LEASE_EXISTS', `lease ${cmd.id} exists`);
-    if (this.state.leaseCount >= this.limits.maxLeases) {
-      throw new KvError('TOO_MANY_LEASES', `${this.state.leaseCount} leases exist, the limit`);
+    if (this.s.leaseCount >= this.limits.maxLeases) {
+      throw new KvError('TOO_MANY_LEASES', `${this.s.leaseCount} leases exist, the limit`);
     }
     this.tables.putLease(cmd.id, { ttlSeconds: cmd.ttlSeconds, keys: 0 });
-    this.state = { ...this.state, leaseCount: this.state.leaseCount + 1 };
+    this.s.leaseCount++;
     return {
       ok: true,
       type: 'leaseGrant',
       index,
-      revision: this.state.revision,
+      revision: this.s.revision,
       id: cmd.id,
       ttlSeconds: cmd.ttlSeconds,
     };
@@ -373,12 +384,12 @@ export class ApplyContext {
       this.tables.detachFromLease(cmd.id, key);
     }
     this.tables.deleteLease(cmd.id);
-    this.state = { ...this.state, leaseCount: this.state.leaseCount - 1 };
+    this.s.leaseCount--;
     return { ok: true as const, type: 'leaseRevoke' as const, index, id: cmd.id, deleted: keys.length };
   }
 
   private compact(index: number, cmd: CompactCommand): ApplyResult {
-    const { revision, oldestRevision } = this.state;
+    const { revision, oldestRevision } = this.s;
     if (cmd.revision > revision) {
       throw new KvError('FUTURE_REVISION', `revision ${cmd.revision} is newer than ${revision}`, { revision });
     }
@@ -388,13 +399,13 @@ export class ApplyContext {
         revision,
       });
     }
-    this.state = { ...this.state, oldestRevision: cmd.revision };
+    this.s.oldestRevision = cmd.revision;
     return { ok: true, type: 'compact', index, revision, oldestRevision: cmd.revision };
   }
 
   /** Physically removes compacted history, a bounded amount per batch (enough to keep up with new events). */
   deleteCompactedHistory(minEvents: number): void {
-    this.tables.deleteHistoryBefore(this.state.oldestRevision, minEvents + 2 * this.eventsWritten);
+    this.tables.deleteHistoryBefore(this.s.oldestRevision, minEvents + 2 * this.eventsWritten);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { plain } from './bytes.js';
 import { KvError } from './errors.js';
-import { keyBytes, selectorRange } from './keys.js';
+import { checkKey, selectorRange } from './keys.js';
 import { DEFAULT_LIMITS, type KvLimits } from './options.js';
 import type {
   Compare,
@@ -95,14 +95,14 @@ function value(v: unknown, limits: KvLimits, what: string): Uint8Array {
 }
 
 function key(obj: Fields, limits: KvLimits): string {
-  keyBytes(obj['key'], limits.maxKeyBytes);
+  checkKey(obj['key'], limits.maxKeyBytes);
   return obj['key'] as string;
 }
 
 /** Copies the optional fields that are set, so normalized commands carry no `undefined` noise. */
 function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(optional)) if (v !== undefined) out[k] = v;
+  for (const k in optional) if (optional[k] !== undefined) out[k] = optional[k];
   return out as T;
 }
 

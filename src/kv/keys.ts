@@ -15,6 +15,19 @@ export function keyBytes(key: unknown, maxKeyBytes: number, what = 'key'): Uint8
   }
   if (LONE_SURROGATE.test(key)) throw new KvError('INVALID_KEY', `${what} is not valid UTF-8 (lone surrogate)`);
   const bytes = utf8(key);
+  return checkLength(bytes, maxKeyBytes, what);
+}
+
+/**
+ * Validates a key without returning its bytes; skips the UTF-8 encoding when the string is too short to exceed
+ * the limit (a UTF-16 code unit is at most 3 UTF-8 bytes). Throws like keyBytes.
+ */
+export function checkKey(key: unknown, maxKeyBytes: number, what = 'key'): void {
+  if (typeof key === 'string' && key.length > 0 && key.length * 3 <= maxKeyBytes && !LONE_SURROGATE.test(key)) return;
+  keyBytes(key, maxKeyBytes, what);
+}
+
+function checkLength(bytes: Uint8Array, maxKeyBytes: number, what: string): Uint8Array {
   if (bytes.length > maxKeyBytes) {
     throw new KvError('KEY_TOO_LARGE', `${what} is ${bytes.length} bytes, more than ${maxKeyBytes}`);
   }

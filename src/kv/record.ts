@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, EMPTY_BYTES, fromUtf8, plain, readUint53, viewOf, writeUint53 } from './bytes.js';
+import { ByteReader, EMPTY_BYTES, fromUtf8, plain, readUint53, viewOf, writeUint53 } from './bytes.js';
 import type { KeyValue, WatchEvent } from './types.js';
 
 /** What the store keeps per key. */
@@ -63,25 +63,37 @@ export interface StoredEvent {
 const PUT = 1;
 const DELETE = 2;
 
-function writeRecordFields(w: ByteWriter, r: StoredRecord): void {
-  w.u53(r.createRevision).u53(r.modRevision).u53(r.version).u53(r.lease).bytes(r.value);
-}
-
 function readRecordFields(r: ByteReader): StoredRecord {
   return { createRevision: r.u53(), modRevision: r.u53(), version: r.u53(), lease: r.u53(), value: r.bytes() };
 }
 
+/** Layout: type u8, key (u32 length + bytes), record fields, has-prev u8, [prev record fields]. */
 export function encodeEvent(event: StoredEvent): Uint8Array {
-  const size = 64 + event.key.length + event.record.value.length + (event.prev?.value.length ?? 0) + 48;
-  const w = new ByteWriter(size);
-  w.u8(event.type === 'put' ? PUT : DELETE).bytes(event.key);
-  writeRecordFields(w, event.record);
-  if (event.prev === null) w.u8(0);
+  const fields = (r: StoredRecord) => 36 + r.value.length;
+  const size = 1 + 4 + event.key.length + fields(event.record) + 1 + (event.prev === null ? 0 : fields(event.prev));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const put = (r: StoredRecord) => {
+    writeUint53(view, at, r.createRevision);
+    writeUint53(view, at + 8, r.modRevision);
+    writeUint53(view, at + 16, r.version);
+    writeUint53(view, at + 24, r.lease);
+    view.setUint32(at + 32, r.value.length);
+    out.set(r.value, at + 36);
+    at += 36 + r.value.length;
+  };
+  out[at++] = event.type === 'put' ? PUT : DELETE;
+  view.setUint32(at, event.key.length);
+  out.set(event.key, at + 4);
+  at += 4 + event.key.length;
+  put(event.record);
+  if (event.prev === null) out[at++] = 0;
   else {
-    w.u8(1);
-    writeRecordFields(w, event.prev);
+    out[at++] = 1;
+    put(event.prev);
   }
-  return w.finish();
+  return out;
 }
 
 /** Throws RangeError on malformed bytes. */
