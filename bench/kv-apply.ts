@@ -35,7 +35,11 @@ async function run(batchSize: number, entries: number, withWatcher: boolean): Pr
   const store = await KvStore.open({ path: dir });
   try {
     let delivered = 0;
-    if (withWatcher) store.watch({ prefix: 'user/' }, undefined, (r) => void (delivered += r.events.length));
+    if (withWatcher) {
+      store.watch({ prefix: 'user/' }, undefined, (r) => {
+        delivered += r.events.length;
+      });
+    }
     const data = commands(entries, batchSize);
     let index = 0;
     const started = process.hrtime.bigint();
