@@ -1,6 +1,7 @@
 /**
  * Apply throughput of the key-value state machine: puts/s through KvStore.applyBatch with 256-byte values,
- * for batches of 1 and of 100 entries (what a node applies per Ready), plus the cost of flush().
+ * for batches of 1 and of 100 entries (what a node applies per Ready), plus the cost of flush(); then the same
+ * with one watcher on the keys, and with syncCommits (an fsync per applyBatch).
  *
  *   npm run bench:kv            (or: npx tsc -p . && node dist/bench/kv-apply.js [--entries N])
  */
@@ -30,9 +31,9 @@ function commands(count: number, seed: number): Uint8Array[] {
   return out;
 }
 
-async function run(batchSize: number, entries: number, withWatcher: boolean): Promise<void> {
+async function run(batchSize: number, entries: number, withWatcher: boolean, syncCommits = false): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-kv-bench-'));
-  const store = await KvStore.open({ path: dir });
+  const store = await KvStore.open({ path: dir, syncCommits });
   try {
     let delivered = 0;
     if (withWatcher) {
@@ -55,7 +56,7 @@ async function run(batchSize: number, entries: number, withWatcher: boolean): Pr
     const size = fs
       .readdirSync(path.join(dir, 'env-1'))
       .reduce((n, f) => n + fs.statSync(path.join(dir, 'env-1', f)).size, 0);
-    const label = `batch ${String(batchSize).padStart(3)}${withWatcher ? ' + watcher' : '          '}`;
+    const label = `batch ${String(batchSize).padStart(3)}${withWatcher ? ' + watcher    ' : syncCommits ? ' syncCommits  ' : '              '}`;
     console.log(
       `${label}: ${Math.round(entries / applySeconds)
         .toLocaleString('en-US')
@@ -75,3 +76,5 @@ console.log(`KvStore.applyBatch, ${VALUE_BYTES}-byte values, node ${process.vers
 await run(1, Math.min(entries, 30_000), false);
 await run(100, entries, false);
 await run(100, entries, true);
+await run(1, Math.min(entries, 3_000), false, true);
+await run(100, Math.min(entries, 30_000), false, true);

@@ -1,4 +1,4 @@
-import { compareBytes, EMPTY_BYTES, fromUtf8, utf8 } from './bytes.js';
+import { compareBytes, EMPTY_BYTES, utf8 } from './bytes.js';
 import { rawCommandType, unpackCommand, validateCommand } from './command-codec.js';
 import { KvError } from './errors.js';
 import { selectorRange } from './keys.js';
@@ -407,8 +407,4 @@ export class ApplyContext {
   deleteCompactedHistory(minEvents: number): void {
     this.tables.deleteHistoryBefore(this.s.oldestRevision, minEvents + 2 * this.eventsWritten);
   }
-}
-
-export function keyText(key: Uint8Array): string {
-  return fromUtf8(key);
 }

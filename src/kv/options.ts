@@ -66,8 +66,13 @@ export interface KvStoreOptions {
   readonly watchPublishMaxBytes?: number;
   /** Minimum number of compacted history events physically removed per applyBatch. Default 1,000. */
   readonly historyDeleteBatchEvents?: number;
-  /** Default snapshot chunk size in bytes (including framing). Default 1 MiB. */
+  /** Default snapshot chunk size in bytes (including framing, minimum 256). Default 1 MiB. */
   readonly snapshotChunkBytes?: number;
+  /**
+   * fsync every applyBatch commit (durableAppliedIndex then always equals appliedIndex). Default false: commits
+   * are not fsynced and flush() makes them durable — safe because the Raft log can replay them; see docs/kv.md.
+   */
+  readonly syncCommits?: boolean;
 }
 
 export interface ResolvedKvStoreOptions {
@@ -81,12 +86,19 @@ export interface ResolvedKvStoreOptions {
   readonly watchPublishMaxBytes: number;
   readonly historyDeleteBatchEvents: number;
   readonly snapshotChunkBytes: number;
+  readonly syncCommits: boolean;
 }
 
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
     throw new KvError('INVALID_ARGUMENT', `option ${name} must be an integer in [1, ${max}], got ${value}`);
   }
+  return value;
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  positiveInt(name, value);
+  if (value < min) throw new KvError('INVALID_ARGUMENT', `option ${name} must be at least ${min}, got ${value}`);
   return value;
 }
 
@@ -121,6 +133,7 @@ export function resolveStoreOptions(options: KvStoreOptions): ResolvedKvStoreOpt
     watchCatchUpMaxBytes: positiveInt('watchCatchUpMaxBytes', options.watchCatchUpMaxBytes ?? 1024 * 1024),
     watchPublishMaxBytes: positiveInt('watchPublishMaxBytes', options.watchPublishMaxBytes ?? 16 * 1024 * 1024),
     historyDeleteBatchEvents: positiveInt('historyDeleteBatchEvents', options.historyDeleteBatchEvents ?? 1000),
-    snapshotChunkBytes: positiveInt('snapshotChunkBytes', options.snapshotChunkBytes ?? 1024 * 1024),
+    snapshotChunkBytes: atLeast('snapshotChunkBytes', options.snapshotChunkBytes ?? 1024 * 1024, 256),
+    syncCommits: options.syncCommits ?? false,
   });
 }

@@ -63,7 +63,7 @@ export class KvStore {
   static async open(options: KvStoreOptions): Promise<KvStore> {
     const resolved = resolveStoreOptions(options);
     const envName = prepareDataDir(resolved.path);
-    const tables = KvTables.open(path.join(resolved.path, envName));
+    const tables = KvTables.open(path.join(resolved.path, envName), resolved.syncCommits);
     let state: MetaState;
     try {
       state = tables.readMeta() ?? INITIAL_META;
@@ -136,6 +136,7 @@ export class KvStore {
       return out;
     });
     this.state = context.state;
+    if (this.options.syncCommits) this.durable = this.state.appliedIndex;
     this.hub.publish(context.published);
     return results;
   }
@@ -316,7 +317,7 @@ export class KvStore {
       openRestoreEnv: () => {
         const name = nextEnvName(dir);
         removeEnv(dir, name);
-        return { tables: KvTables.open(path.join(dir, name)), name };
+        return { tables: KvTables.open(path.join(dir, name), this.options.syncCommits), name };
       },
       installRestoredEnv: async (tables, name, meta) => {
         if (this.closed) throw new KvError('CLOSED', 'the key-value store is closed');

@@ -107,14 +107,20 @@ export class KvTables {
   private readonly meta: Table;
   private readonly pendingSyncs = new Set<Promise<void>>();
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    readonly syncCommits: boolean,
+  ) {
     this.root = open<Uint8Array, Uint8Array>({
       path: dir,
       pageSize: PAGE_SIZE,
       maxDbs: 8,
-      // The Raft log is the source of truth: after a crash the node replays it from our applied index, so our
-      // commits need not be fsynced one by one. flush() makes them durable before the log is compacted.
-      noSync: true,
+      // By default the Raft log is the source of truth: after a crash the node replays it from our applied
+      // index, so commits need not be fsynced one by one; flush() makes them durable before the log is
+      // compacted. With syncCommits every commit is fsynced before applyBatch returns (slower, but the
+      // environment also survives a power loss intact).
+      noSync: !syncCommits,
+      overlappingSync: false,
       keyEncoding: 'binary',
       encoding: 'binary',
     });
@@ -132,8 +138,8 @@ export class KvTables {
     this.meta = table('meta');
   }
 
-  static open(dir: string): KvTables {
-    return new KvTables(dir);
+  static open(dir: string, syncCommits = false): KvTables {
+    return new KvTables(dir, syncCommits);
   }
 
   /** Runs `body` in one synchronous write transaction (committed without fsync); aborts it if body throws. */

@@ -73,6 +73,13 @@ test('flush makes the applied index durable', async () => {
   await assert.rejects(store.flush(), { code: 'CLOSED' });
 });
 
+test('with syncCommits every applied batch is durable at once', async () => {
+  const store = await openStore({ syncCommits: true });
+  apply(store, put('a', '1'), put('b', '2'));
+  assert.equal(store.durableAppliedIndex, 2);
+  await store.close();
+});
+
 test('after a crash (SIGKILL, no close) the state is consistent at an applied index and the log replay completes it', async () => {
   const dir = tempDir();
   const items = workload(200);
