@@ -371,6 +371,7 @@ test('garbage entries produce INVALID_COMMAND results and leave the state alone'
     new Uint8Array([0x93, 1, 2, 3]), // a msgpack array, not a map
     new Uint8Array([0x81, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa3, 0x66, 0x6f, 0x6f]), // {type: 'foo'}
     new Uint8Array([0xde, 0xff, 0xff]), // a map header claiming 65535 entries, truncated
+    new Uint8Array(200_001).fill(0x91), // arrays nested 200,000 deep (would overflow the stack)
   ];
   const results = apply(store, ...garbage, put('b', '2'));
   for (const r of results.slice(0, garbage.length)) {

@@ -102,3 +102,13 @@ test('bad selectors and arguments are refused with INVALID_ARGUMENT', async () =
   await store.close();
   assert.throws(() => store.get('a'), { code: 'CLOSED' });
 });
+
+test('open refuses bad options with INVALID_ARGUMENT', async () => {
+  await assert.rejects(openStore({ rangeMaxLimit: 0 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(openStore({ snapshotChunkBytes: 100 }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(openStore({ limits: { maxKeyBytes: 5000 } }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(openStore({ limits: { leaseMinTtlSeconds: 10, leaseMaxTtlSeconds: 5 } }), {
+    code: 'INVALID_ARGUMENT',
+  });
+  await assert.rejects(openStore({ path: '' }), { code: 'INVALID_ARGUMENT' });
+});
