@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CHUNK_OVERHEAD } from '../../src/kv/snapshot.js';
 import { KvStore } from '../../src/kv/store.js';
 import type { WatchResponse } from '../../src/kv/types.js';
@@ -203,6 +206,37 @@ test("watchers keep going across a restore, reading the new state's history", as
   assert.deepEqual(seen.slice(-1), [12]);
   await source.close();
   await target.close();
+});
+
+test('a crash in the middle of a restore leaves the old state usable', async () => {
+  const dir = tempDir();
+  const before = await KvStore.open({ path: dir });
+  apply(before, put('mine', 'old'));
+  const checksum = before.checksum();
+  await before.close();
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const child = `
+    const { KvStore } = await import(${JSON.stringify(path.resolve(here, '../../src/kv/store.js'))});
+    const { workload } = await import(${JSON.stringify(path.resolve(here, './workload.js'))});
+    const source = await KvStore.open({ path: ${JSON.stringify(tempDir())} });
+    source.applyBatch(workload(200));
+    const chunks = [];
+    for await (const chunk of source.createSnapshotReader({ chunkBytes: 1024 })) chunks.push(chunk);
+    const target = await KvStore.open({ path: ${JSON.stringify(dir)} });
+    const writer = target.createSnapshotWriter();
+    for (const chunk of chunks.slice(0, chunks.length / 2)) writer.write(chunk);
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  assert.throws(
+    () => execFileSync(process.execPath, ['--input-type=module', '-e', child], { stdio: 'pipe' }),
+    (error: { signal?: string }) => error.signal === 'SIGKILL',
+  );
+  assert.ok(fs.readdirSync(dir).includes('env-2'), 'the crash left a partial restore behind');
+  const after = await KvStore.open({ path: dir });
+  assert.equal(after.checksum(), checksum);
+  assert.equal(text(after.get('mine')!.value), 'old');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['CURRENT', 'env-1']);
+  await after.close();
 });
 
 test('the restored state survives a restart; readers are aborted by close', async () => {
