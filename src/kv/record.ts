@@ -1,0 +1,128 @@
+import { ByteReader, EMPTY_BYTES, fromUtf8, plain, readUint53, viewOf, writeUint53 } from './bytes.js';
+import type { KeyValue, WatchEvent } from './types.js';
+
+/** What the store keeps per key. */
+export interface StoredRecord {
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  /** 0 = no lease. */
+  readonly lease: number;
+  readonly value: Uint8Array;
+}
+
+/** On disk a record is a 32-byte header (four big-endian 64-bit integers) followed by the value bytes. */
+export const RECORD_HEADER_BYTES = 32;
+
+export function encodeRecord(record: StoredRecord): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_BYTES + record.value.length);
+  const view = new DataView(out.buffer);
+  writeUint53(view, 0, record.createRevision);
+  writeUint53(view, 8, record.modRevision);
+  writeUint53(view, 16, record.version);
+  writeUint53(view, 24, record.lease);
+  out.set(record.value, RECORD_HEADER_BYTES);
+  return out;
+}
+
+export function decodeRecord(bytes: Uint8Array, keysOnly = false): StoredRecord {
+  if (bytes.length < RECORD_HEADER_BYTES) throw new RangeError('record shorter than its header');
+  const view = viewOf(bytes);
+  return {
+    createRevision: readUint53(view, 0),
+    modRevision: readUint53(view, 8),
+    version: readUint53(view, 16),
+    lease: readUint53(view, 24),
+    value: keysOnly ? EMPTY_BYTES : plain(bytes.subarray(RECORD_HEADER_BYTES)),
+  };
+}
+
+export function toKeyValue(key: Uint8Array | string, record: StoredRecord): KeyValue {
+  return {
+    key: typeof key === 'string' ? key : fromUtf8(key),
+    value: record.value,
+    createRevision: record.createRevision,
+    modRevision: record.modRevision,
+    version: record.version,
+    lease: record.lease,
+  };
+}
+
+/** One change, as kept in the watch history (and in memory for live watchers). */
+export interface StoredEvent {
+  readonly type: 'put' | 'delete';
+  readonly key: Uint8Array;
+  /** The key as a string when already known (saves decoding for the common put path). */
+  readonly keyText?: string;
+  /** After the change; for a delete: zeros except modRevision, empty value. */
+  readonly record: StoredRecord;
+  /** Before the change; null when the key did not exist. */
+  readonly prev: StoredRecord | null;
+}
+
+const PUT = 1;
+const DELETE = 2;
+
+function readRecordFields(r: ByteReader): StoredRecord {
+  return { createRevision: r.u53(), modRevision: r.u53(), version: r.u53(), lease: r.u53(), value: r.bytes() };
+}
+
+/** Layout: type u8, key (u32 length + bytes), record fields, has-prev u8, [prev record fields]. */
+export function encodeEvent(event: StoredEvent): Uint8Array {
+  const fields = (r: StoredRecord) => 36 + r.value.length;
+  const size = 1 + 4 + event.key.length + fields(event.record) + 1 + (event.prev === null ? 0 : fields(event.prev));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const put = (r: StoredRecord) => {
+    writeUint53(view, at, r.createRevision);
+    writeUint53(view, at + 8, r.modRevision);
+    writeUint53(view, at + 16, r.version);
+    writeUint53(view, at + 24, r.lease);
+    view.setUint32(at + 32, r.value.length);
+    out.set(r.value, at + 36);
+    at += 36 + r.value.length;
+  };
+  out[at++] = event.type === 'put' ? PUT : DELETE;
+  view.setUint32(at, event.key.length);
+  out.set(event.key, at + 4);
+  at += 4 + event.key.length;
+  put(event.record);
+  if (event.prev === null) out[at++] = 0;
+  else {
+    out[at++] = 1;
+    put(event.prev);
+  }
+  return out;
+}
+
+/** Throws RangeError on malformed bytes. */
+export function decodeEvent(bytes: Uint8Array): StoredEvent {
+  const r = new ByteReader(bytes);
+  const tag = r.u8();
+  if (tag !== PUT && tag !== DELETE) throw new RangeError('unknown event type');
+  const key = r.bytes();
+  const record = readRecordFields(r);
+  const prev = r.u8() === 1 ? readRecordFields(r) : null;
+  if (r.remaining !== 0) throw new RangeError('trailing bytes after event');
+  return { type: tag === PUT ? 'put' : 'delete', key, record, prev };
+}
+
+/** Approximate memory an event holds, for buffer accounting. */
+export function eventBytes(event: StoredEvent): number {
+  return 96 + event.key.length + event.record.value.length + (event.prev?.value.length ?? 0);
+}
+
+export function toWatchEvent(event: StoredEvent, withPrevKv: boolean): WatchEvent {
+  const key = event.keyText ?? fromUtf8(event.key);
+  const base = {
+    type: event.type,
+    key,
+    value: event.record.value,
+    createRevision: event.record.createRevision,
+    modRevision: event.record.modRevision,
+    version: event.record.version,
+    lease: event.record.lease,
+  };
+  return withPrevKv && event.prev !== null ? { ...base, prevKv: toKeyValue(key, event.prev) } : base;
+}
