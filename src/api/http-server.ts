@@ -34,7 +34,11 @@ export class DualProtocolServer {
     const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
     this.h1 = http.createServer({ maxHeaderSize, keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000 }, handler);
     this.h2 = http2.createServer(
-      { maxSessionMemory: 64, settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 }, maxHeaderListPairs: 256 },
+      {
+        maxSessionMemory: 64,
+        settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 256 },
+        maxHeaderListPairs: 256,
+      },
       handler,
     );
     this.h2.on('sessionError', () => {});

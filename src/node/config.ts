@@ -61,7 +61,10 @@ function hostPort(what: string) {
 export function parseInitialCluster(text: string): MemberAddress[] {
   const members: MemberAddress[] = [];
   const seen = new Set<string>();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--initial-cluster entry "${part}" is not name=host:port`);
     const name = part.slice(0, eq);
@@ -102,7 +105,11 @@ const schema = z.object({
   snapshotKeepEntries: z.number().int().min(0),
   requestTimeoutMs: z.number().int().min(1).max(600_000),
   maxConcurrentRequests: z.number().int().min(1),
-  maxValueBytes: z.number().int().min(1).max(64 * 1024 * 1024),
+  maxValueBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024),
   historyRetentionRevisions: z.number().int().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   testSyncDelayMs: z.number().int().min(0).max(60_000),
