@@ -23,6 +23,7 @@ export const API_ERRORS = {
   TXN_TOO_LARGE: { status: 413, meaning: 'the transaction has more operations than the limit (128)' },
   TOO_MANY_REQUESTS: { status: 429, meaning: 'the node is at its limit of concurrent requests; retry later' },
   CONF_CHANGE_PENDING: { status: 409, meaning: 'another membership change is still in progress' },
+  LEARNER_NOT_READY: { status: 409, meaning: 'the learner is not caught up enough to be promoted yet' },
   INTERNAL: { status: 500, meaning: 'an unexpected error; the node keeps serving' },
   UNAVAILABLE: { status: 503, meaning: 'no leader, or the write was refused: it surely did not take effect; retry' },
   TIMEOUT: { status: 504, meaning: 'no answer in time: the write may or may not have taken effect' },

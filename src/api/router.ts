@@ -9,11 +9,14 @@ export interface RouteContext {
   readonly query: URLSearchParams;
   /** What the route's pattern captured (for `/v1/kv/*`, the key after the prefix, percent-decoded). */
   readonly params: Readonly<Record<string, string>>;
+  /** The route's pattern, as registered (a low-cardinality label for metrics). */
+  readonly route: string;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
 
 interface Route {
+  readonly path: string;
   readonly method: string;
   readonly pattern: RegExp;
   readonly names: readonly string[];
@@ -46,7 +49,7 @@ export class Router {
         return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       })
       .join('/');
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
+    this.routes.push({ path, method, pattern: new RegExp(`^${source}$`), names, handler });
     return this;
   }
 
@@ -69,7 +72,9 @@ export class Router {
         sendError(res, new ApiError('INVALID_ARGUMENT', 'the path is not valid percent-encoded UTF-8'));
         return;
       }
-      const ctx: RouteContext = { req, res, path: rawPath, query: url.searchParams, params };
+      const ctx: RouteContext = { req, res, path: rawPath, query: url.searchParams, params, route: route.path };
+      // The route pattern labels the request in metrics (the path itself would be unbounded).
+      (res as { cairnRoute?: string }).cairnRoute = route.path;
       this.run(route.handler, ctx);
       return;
     }

@@ -130,6 +130,11 @@ export class Raft {
       if (!(error instanceof SnapshotTemporarilyUnavailableError)) throw error;
     }
     const applied = this.opts.applied ?? snapshotIndex;
+    if (applied > this.log.committed && applied <= this.log.lastIndex()) {
+      // Only committed entries are applied, so the commit index is at least the applied one. Drivers may skip
+      // persisting a hard state whose only change is the commit index (it is recovered this way).
+      this.log.committed = applied;
+    }
     if (applied > this.log.committed || applied < snapshotIndex) {
       throw new Error(`raft: applied ${applied} outside [${snapshotIndex}, ${this.log.committed}]`);
     }

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { ConfigError, type NodeConfigInput, parseInitialCluster, resolveNodeConfig } from '../node/config.js';
+import { CairnNode } from '../node/node.js';
+
+interface StartOptions {
+  name: string;
+  dataDir?: string;
+  peerListen: string;
+  httpListen: string;
+  initialCluster: string;
+  initialClusterState: string;
+  clusterId?: string;
+  tickMs?: string;
+  electionTicks?: string;
+  snapshotEntries?: string;
+  snapshotKeepEntries?: string;
+  requestTimeoutMs?: string;
+  maxValueBytes?: string;
+  logLevel?: string;
+  zone?: string;
+  region?: string;
+  weight?: string;
+  testSyncDelayMs?: string;
+}
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${name} must be an integer (got "${value}")`);
+  return n;
+}
+
+export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
+  const state = o.initialClusterState;
+  if (state !== 'new' && state !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state must be new or existing (got "${state}")`);
+  }
+  return {
+    name: o.name,
+    dataDir: o.dataDir ?? `data/${o.name}`,
+    peerListen: o.peerListen,
+    httpListen: o.httpListen,
+    initialCluster: parseInitialCluster(o.initialCluster),
+    initialClusterState: state,
+    ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
+    tickMs: int('--tick-ms', o.tickMs),
+    electionTicks: int('--election-ticks', o.electionTicks),
+    snapshotEntries: int('--snapshot-entries', o.snapshotEntries),
+    snapshotKeepEntries: int('--snapshot-keep-entries', o.snapshotKeepEntries),
+    requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
+    maxValueBytes: int('--max-value-bytes', o.maxValueBytes),
+    testSyncDelayMs: int('--test-sync-delay-ms', o.testSyncDelayMs),
+    ...(o.logLevel !== undefined ? { logLevel: o.logLevel as 'info' } : {}),
+  };
+}
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run a Cairn node in the foreground')
+    .requiredOption('--name <name>', "this node's name, unique in the cluster (e.g. n1)")
+    .option('--data-dir <dir>', 'where the node keeps its data (default: data/<name>)')
+    .requiredOption(
+      '--peer-listen <host:port>',
+      'address for peer (Raft) traffic; outgoing peer connections bind to its host',
+    )
+    .requiredOption('--http-listen <host:port>', 'address of the HTTP API')
+    .requiredOption('--initial-cluster <list>', 'founding members: n1=host:port,n2=host:port,... (peer addresses)')
+    .option(
+      '--initial-cluster-state <state>',
+      'new: found the cluster; existing: join one (after `cairn member add`)',
+      'new',
+    )
+    .option('--cluster-id <id>', 'cluster id (default: derived from --initial-cluster)')
+    .option('--tick-ms <ms>', 'Raft tick length (default 100)')
+    .option('--election-ticks <n>', 'election timeout in ticks (default 10)')
+    .option('--snapshot-entries <n>', 'snapshot every so many applied entries (default 10000)')
+    .option('--snapshot-keep-entries <n>', 'log entries kept behind a snapshot (default 5000)')
+    .option('--request-timeout-ms <ms>', 'how long a request may wait (default 5000)')
+    .option('--max-value-bytes <n>', 'largest value (default 1048576)')
+    .option('--zone <zone>', 'placement label: zone')
+    .option('--region <region>', 'placement label: region')
+    .option('--weight <n>', 'placement label: relative capacity for weighted balancing')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+    .option('--test-sync-delay-ms <ms>', 'TEST ONLY: slow every log sync by this much')
+    .action(async (o: StartOptions) => {
+      let node: CairnNode;
+      try {
+        const config = resolveNodeConfig(startConfigFromOptions(o));
+        const labels: Record<string, string> = {};
+        if (o.zone) labels.zone = o.zone;
+        if (o.region) labels.region = o.region;
+        if (o.weight) labels.weight = o.weight;
+        node = await CairnNode.start(config, { labels });
+      } catch (error) {
+        console.error(`cairn start: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(error instanceof ConfigError ? 64 : 1);
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        node.logger.info({ signal }, 'stopping');
+        void node.stop().then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,93 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The node's Prometheus metrics (served at GET /metrics). One registry per node, so tests can run several. */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'route' | 'method' | 'code'>;
+  readonly httpSeconds: Histogram<'route'>;
+  readonly proposals: Counter;
+  readonly commitSeconds: Histogram;
+  readonly persistSeconds: Histogram;
+  readonly fsyncSeconds: Histogram;
+  readonly applied: Gauge;
+  readonly commitIndex: Gauge;
+  readonly applyLag: Gauge;
+  readonly term: Gauge;
+  readonly isLeader: Gauge;
+  readonly leaderChanges: Counter;
+  readonly droppedMessages: Counter<'reason'>;
+  readonly forwarded: Counter<'route'>;
+
+  constructor(labels: Record<string, string>) {
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry, prefix: 'cairn_process_' });
+    const r = [this.registry];
+    const latency = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+    this.httpRequests = new Counter({
+      name: 'cairn_http_requests_total',
+      help: 'HTTP requests by route, method and status code',
+      labelNames: ['route', 'method', 'code'],
+      registers: r,
+    });
+    this.httpSeconds = new Histogram({
+      name: 'cairn_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['route'],
+      buckets: latency,
+      registers: r,
+    });
+    this.proposals = new Counter({
+      name: 'cairn_raft_proposals_total',
+      help: 'Writes proposed by this node as leader',
+      registers: r,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'cairn_raft_commit_duration_seconds',
+      help: 'From proposal to applied on the leader',
+      buckets: latency,
+      registers: r,
+    });
+    this.persistSeconds = new Histogram({
+      name: 'cairn_raft_persist_duration_seconds',
+      help: 'Time to make one Ready durable (group commit)',
+      buckets: latency,
+      registers: r,
+    });
+    this.fsyncSeconds = new Histogram({
+      name: 'cairn_storage_fsync_duration_seconds',
+      help: 'Duration of each log sync (fdatasync)',
+      buckets: latency,
+      registers: r,
+    });
+    this.applied = new Gauge({ name: 'cairn_raft_applied_index', help: 'Highest applied log index', registers: r });
+    this.commitIndex = new Gauge({
+      name: 'cairn_raft_commit_index',
+      help: 'Highest known committed index',
+      registers: r,
+    });
+    this.applyLag = new Gauge({
+      name: 'cairn_raft_apply_lag_entries',
+      help: 'Committed but not yet applied entries',
+      registers: r,
+    });
+    this.term = new Gauge({ name: 'cairn_raft_term', help: 'Current Raft term', registers: r });
+    this.isLeader = new Gauge({ name: 'cairn_raft_is_leader', help: '1 when this node leads', registers: r });
+    this.leaderChanges = new Counter({
+      name: 'cairn_raft_leader_changes_total',
+      help: 'Leader changes seen',
+      registers: r,
+    });
+    this.droppedMessages = new Counter({
+      name: 'cairn_peer_messages_dropped_total',
+      help: 'Peer messages dropped (malformed, misaddressed, incomplete snapshot)',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.forwarded = new Counter({
+      name: 'cairn_http_forwarded_total',
+      help: 'Requests forwarded to the leader',
+      labelNames: ['route'],
+      registers: r,
+    });
+  }
+}

@@ -1,0 +1,294 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import pino, { type Logger } from 'pino';
+import { ApiServer } from '../api/api-server.js';
+import { EMPTY_CONF_STATE } from '../consensus/log-storage.js';
+import { KvStore } from '../kv/store.js';
+import { bootstrapLog } from '../raft/bootstrap.js';
+import { malformedReason, type RaftMessage } from '../raft/messages.js';
+import { LogStore } from '../storage/log-store.js';
+import { TcpTransport } from '../transport/tcp-transport.js';
+import { systemRandom } from '../util/random.js';
+import { ConfigError, type NodeConfig } from './config.js';
+import { MemberRegistry } from './member-registry.js';
+import { NodeMetrics } from './metrics.js';
+import { Replica, recoverSnapshotInstall } from './replica.js';
+import { type WireMessage, wireMessageProblem } from './wire.js';
+
+const packr = new Packr({ useRecords: false });
+const NODE_META = 'node';
+const MEMBERS_META = 'members';
+/** How often a node announces its API address and labels to its peers. */
+const HELLO_INTERVAL_MS = 2000;
+
+interface NodeIdentity {
+  readonly name: string;
+  readonly clusterId: string;
+}
+
+export interface NodeStartOptions {
+  readonly logger?: Logger;
+  /** Labels announced to peers (zone, region, weight...). */
+  readonly labels?: Record<string, string>;
+}
+
+/**
+ * A Cairn node process: the durable log store, the key-value state machine, the peer transport, the consensus
+ * group(s), and the HTTP API. One group (0) today; the log store and transport already carry a group id.
+ */
+export class CairnNode {
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private transport!: TcpTransport;
+  private api!: ApiServer;
+  replica!: Replica;
+  kv!: KvStore;
+  logStore!: LogStore;
+  registry!: MemberRegistry;
+  private httpAddress = '';
+  /** How far each peer said its log is (from its hello messages), for /v1/cluster/status. */
+  readonly progressReports = new Map<string, { commit: number; applied: number }>();
+  private persistRegistryRunning: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly config: NodeConfig,
+    private readonly options: NodeStartOptions,
+  ) {
+    this.logger = options.logger ?? pino({ level: config.logLevel, base: { node: config.name } });
+    this.metrics = new NodeMetrics({ node: config.name });
+  }
+
+  static async start(config: NodeConfig, options: NodeStartOptions = {}): Promise<CairnNode> {
+    const node = new CairnNode(config, options);
+    try {
+      await node.open();
+    } catch (error) {
+      await node.stop().catch(() => {});
+      throw error;
+    }
+    return node;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** host:port the HTTP API listens on (the real port when configured with port 0). */
+  get apiAddress(): string {
+    return this.httpAddress;
+  }
+
+  get peerAddress(): string {
+    return this.transport.listenAddress();
+  }
+
+  private async open(): Promise<void> {
+    const c = this.config;
+    await mkdir(c.dataDir, { recursive: true });
+    this.logStore = await LogStore.open({
+      dir: join(c.dataDir, 'raft'),
+      testSyncDelayMs: c.testSyncDelayMs,
+      onSync: (ms) => this.metrics.fsyncSeconds.observe(ms / 1000),
+    });
+    await this.loadIdentityAndRegistry();
+    this.kv = await KvStore.open({
+      path: join(c.dataDir, 'kv'),
+      limits: { maxValueBytes: c.maxValueBytes, historyRetentionRevisions: c.historyRetentionRevisions },
+    });
+    if (await recoverSnapshotInstall(this.logStore, this.kv, 0))
+      this.logger.warn('completed an interrupted snapshot install');
+
+    this.transport = new TcpTransport(
+      {
+        nodeName: c.name,
+        clusterId: c.clusterId,
+        listen: c.peerListen,
+        peers: this.registry.peersOf(c.name),
+        onMessage: (from, message) => this.onPeerMessage(from, message),
+        onPeerStateChange: (peer, state) => {
+          if (state === 'connected') this.sendHello(peer);
+        },
+      },
+      { logger: this.logger.child({ component: 'transport' }) },
+    );
+    this.replica = new Replica({
+      config: c,
+      group: 0,
+      logStore: this.logStore,
+      kv: this.kv,
+      registry: this.registry,
+      random: systemRandom(),
+      logger: this.logger,
+      metrics: this.metrics,
+      now: () => performance.now(),
+      send: (to, message) => {
+        this.transport.send(to, message);
+      },
+      sendAsync: (to, message) => this.transport.sendAsync(to, message),
+      onMembershipChanged: () => this.onMembershipChanged(),
+      onFatal: (error) => this.fatal(error),
+    });
+
+    this.api = new ApiServer(this);
+    const [host, port] = splitHostPort(c.httpListen);
+    const address = await this.api.listen(host, port);
+    this.httpAddress = `${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    await this.transport.start();
+
+    this.timers.push(setInterval(() => this.replica.tick(), c.tickMs));
+    this.timers.push(setInterval(() => this.sayHelloToAll(), HELLO_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.updateGauges(), 1000));
+    this.replica.schedulePump();
+    this.logger.info({ http: this.httpAddress, peer: this.peerAddress, cluster: c.clusterId }, 'node started');
+  }
+
+  /** First start: record who we are and bootstrap the log; restart: check we are who we were. */
+  private async loadIdentityAndRegistry(): Promise<void> {
+    const c = this.config;
+    const raw = this.logStore.getMeta(NODE_META);
+    if (raw && raw.length > 0) {
+      const identity = packr.unpack(raw) as NodeIdentity;
+      if (identity.name !== c.name) {
+        throw new ConfigError(`the data directory ${c.dataDir} belongs to node "${identity.name}", not "${c.name}"`);
+      }
+      if (identity.clusterId !== c.clusterId) {
+        throw new ConfigError(
+          `the data directory ${c.dataDir} belongs to cluster ${identity.clusterId}, not ${c.clusterId}`,
+        );
+      }
+      const members = this.logStore.getMeta(MEMBERS_META);
+      this.registry =
+        members && members.length > 0
+          ? MemberRegistry.fromJSON(packr.unpack(members))
+          : MemberRegistry.fromFounders(c.initialCluster);
+      return;
+    }
+    this.registry = MemberRegistry.fromFounders(c.initialCluster);
+    const writes: Promise<void>[] = [];
+    // Issued in one turn: the log store commits them together, so a crash leaves all or nothing.
+    if (!this.logStore.hasGroup(0)) {
+      writes.push(this.logStore.bootstrap(0, EMPTY_CONF_STATE));
+      if (c.initialClusterState === 'new') {
+        const { entries, hardState } = bootstrapLog(c.initialCluster.map((m) => m.name));
+        writes.push(this.logStore.persist([{ group: 0, entries, hardState }]));
+      }
+    }
+    writes.push(this.logStore.setMeta(MEMBERS_META, packr.pack(this.registry.toJSON())));
+    writes.push(
+      this.logStore.setMeta(NODE_META, packr.pack({ name: c.name, clusterId: c.clusterId } satisfies NodeIdentity)),
+    );
+    await Promise.all(writes);
+  }
+
+  private onPeerMessage(from: string, raw: unknown): void {
+    const problem = wireMessageProblem(raw);
+    if (problem !== null) {
+      this.metrics.droppedMessages.inc({ reason: 'malformed' });
+      this.logger.debug({ from, problem }, 'dropped a malformed peer message');
+      return;
+    }
+    const message = raw as WireMessage;
+    switch (message.t) {
+      case 'raft': {
+        const m = message.m as RaftMessage;
+        // The transport authenticated the sender: a message claiming another origin is refused.
+        if (malformedReason(m) !== null || m.from !== from || m.group !== 0) {
+          this.metrics.droppedMessages.inc({ reason: 'malformed' });
+          return;
+        }
+        this.replica.step(from, m);
+        return;
+      }
+      case 'hello':
+        if (message.name !== from) return;
+        if (this.registry.announce(from, message.http, message.labels)) this.persistRegistry();
+        if (Number.isSafeInteger(message.commit) && Number.isSafeInteger(message.applied)) {
+          this.progressReports.set(from, { commit: message.commit!, applied: message.applied! });
+        }
+        return;
+      case 'snapBegin':
+        if (message.group === 0) this.replica.onSnapshotBegin(from, message.id, message.index);
+        return;
+      case 'snapChunk':
+        if (message.group === 0) this.replica.onSnapshotChunk(from, message.id, message.seq, message.data);
+        return;
+      case 'snapEnd':
+        if (message.group === 0) this.replica.onSnapshotEnd(from, message.id, message.chunks);
+        return;
+    }
+  }
+
+  private sendHello(peer: string): void {
+    if (this.stopped || !this.httpAddress) return;
+    this.transport.send(peer, {
+      t: 'hello',
+      name: this.config.name,
+      http: this.httpAddress,
+      labels: this.options.labels ?? {},
+      commit: this.replica.engine.status().commit,
+      applied: this.kv.appliedIndex,
+    });
+  }
+
+  private sayHelloToAll(): void {
+    for (const m of this.registry.list()) if (m.name !== this.config.name) this.sendHello(m.name);
+    this.registry.announce(this.config.name, this.httpAddress, this.options.labels ?? {});
+  }
+
+  private onMembershipChanged(): void {
+    this.transport.setPeers(this.registry.peersOf(this.config.name));
+    this.persistRegistry();
+  }
+
+  /** Persists the registry; writes are chained so an older list never lands after a newer one. */
+  private persistRegistry(): void {
+    const data = packr.pack(this.registry.toJSON());
+    this.persistRegistryRunning = this.persistRegistryRunning
+      .then(() => this.logStore.setMeta(MEMBERS_META, data))
+      .catch((error) => this.logger.warn({ err: String(error) }, 'could not persist the member list'));
+  }
+
+  private updateGauges(): void {
+    const s = this.replica.engine.status();
+    this.metrics.term.set(s.term);
+    this.metrics.commitIndex.set(s.commit);
+    this.metrics.applyLag.set(Math.max(0, s.commit - this.kv.appliedIndex));
+  }
+
+  /** Peer connection state as this node sees it (for /v1/cluster/status). */
+  peerConnected(name: string): boolean {
+    return this.transport.peerState(name) === 'connected';
+  }
+
+  private fatal(error: unknown): void {
+    this.logger.fatal(
+      { err: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+      'fatal error: stopping',
+    );
+    void this.stop().finally(() => {
+      process.exitCode = 1;
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.replica?.close();
+    await this.api?.close().catch(() => {});
+    await this.transport?.close().catch(() => {});
+    await this.persistRegistryRunning;
+    await this.kv?.close().catch(() => {});
+    await this.logStore?.close().catch(() => {});
+    this.logger.info('node stopped');
+  }
+}
+
+export function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  return [host, Number(address.slice(i + 1))];
+}

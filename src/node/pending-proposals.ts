@@ -1,0 +1,108 @@
+import { ApiError } from '../api/errors.js';
+import type { ApplyResult } from '../kv/types.js';
+
+/** How a write is acknowledged (`?ack=`). */
+export type AckMode = 'quorum' | 'all' | 'leader';
+
+/** What a write's caller gets: the state machine's result, or (ack=leader) only where it landed. */
+export type ProposalOutcome =
+  | { readonly kind: 'applied'; readonly result: ApplyResult }
+  | { readonly kind: 'durableOnLeader'; readonly index: number; readonly term: number };
+
+interface Pending {
+  readonly term: number;
+  readonly mode: AckMode;
+  readonly resolve: (outcome: ProposalOutcome) => void;
+  readonly reject: (error: ApiError) => void;
+  readonly timer: NodeJS.Timeout;
+  /** ack=all: the result, held until every voter holds the entry. */
+  applied?: ApplyResult;
+}
+
+/**
+ * Writes this leader proposed, by log index, waiting for their outcome. An entry applied at the index with the
+ * proposal's term is the proposal; another term at that index proves it was replaced, so it surely did not
+ * take effect. No answer in time means the outcome is unknown (TIMEOUT).
+ */
+export class PendingProposals {
+  private readonly byIndex = new Map<number, Pending>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  get size(): number {
+    return this.byIndex.size;
+  }
+
+  wait(index: number, term: number, mode: AckMode): Promise<ProposalOutcome> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.byIndex.get(index)?.timer !== timer) return;
+        this.byIndex.delete(index);
+        const detail = mode === 'all' ? ' (not every voter confirmed it)' : '';
+        reject(
+          new ApiError(
+            'TIMEOUT',
+            `no answer within ${this.timeoutMs} ms${detail}: the write may or may not have taken effect`,
+          ),
+        );
+      }, this.timeoutMs);
+      this.byIndex.set(index, { term, mode, resolve, reject, timer });
+    });
+  }
+
+  /** The leader made entries up to (index, term) durable locally: ack=leader writes are answered. */
+  persistedLocally(lastIndex: number, termAt: (index: number) => number | undefined): void {
+    for (const [index, p] of this.byIndex) {
+      if (p.mode !== 'leader' || index > lastIndex) continue;
+      if (termAt(index) !== p.term) continue;
+      this.settle(index, p);
+      p.resolve({ kind: 'durableOnLeader', index, term: p.term });
+    }
+  }
+
+  applied(index: number, term: number, result: ApplyResult): void {
+    const p = this.byIndex.get(index);
+    if (!p) return;
+    if (p.term !== term) {
+      this.settle(index, p);
+      p.reject(new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect'));
+      return;
+    }
+    if (p.mode === 'all') {
+      p.applied = result;
+      return;
+    }
+    this.settle(index, p);
+    if (p.mode === 'quorum') p.resolve({ kind: 'applied', result });
+  }
+
+  /** ack=all: answer the applied writes every voter now holds (`minMatch` = the lowest match of the voters). */
+  allVotersHold(minMatch: number): void {
+    for (const [index, p] of this.byIndex) {
+      if (p.mode !== 'all' || !p.applied || index > minMatch) continue;
+      this.settle(index, p);
+      p.resolve({ kind: 'applied', result: p.applied });
+    }
+  }
+
+  /** A snapshot replaced the log up to `index`: whether those writes applied is unknown here. */
+  coveredBySnapshot(index: number): void {
+    for (const [i, p] of this.byIndex) {
+      if (i > index) continue;
+      this.settle(i, p);
+      p.reject(new ApiError('TIMEOUT', 'a snapshot replaced the log; the write may or may not have taken effect'));
+    }
+  }
+
+  failAll(error: ApiError): void {
+    for (const [i, p] of this.byIndex) {
+      this.settle(i, p);
+      p.reject(error);
+    }
+  }
+
+  private settle(index: number, p: Pending): void {
+    clearTimeout(p.timer);
+    this.byIndex.delete(index);
+  }
+}

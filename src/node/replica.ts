@@ -1,0 +1,588 @@
+import { randomBytes } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import type { Logger } from 'pino';
+import { ApiError } from '../api/errors.js';
+import { decodeConfChange } from '../consensus/conf-change-codec.js';
+import { ConsensusError } from '../consensus/errors.js';
+import type { ConfChange, Entry, Ready, Snapshot, SoftState } from '../consensus/types.js';
+import { encodeCommand } from '../kv/command-codec.js';
+import { isKvError } from '../kv/errors.js';
+import { Lessor } from '../kv/lessor.js';
+import type { KvSnapshotWriter } from '../kv/snapshot.js';
+import type { KvStore } from '../kv/store.js';
+import type { ApplyItem, KvCommand } from '../kv/types.js';
+import type { RaftMessage } from '../raft/messages.js';
+import { Raft } from '../raft/raft.js';
+import { RaftEngine } from '../raft/raft-engine.js';
+import type { LogStore } from '../storage/log-store.js';
+import type { Random } from '../util/random.js';
+import type { NodeConfig } from './config.js';
+import { decodeMemberContext, MemberRegistry } from './member-registry.js';
+import type { NodeMetrics } from './metrics.js';
+import { type AckMode, PendingProposals, type ProposalOutcome } from './pending-proposals.js';
+import { ReadBatcher } from './read-batcher.js';
+import type { WireMessage } from './wire.js';
+
+const packr = new Packr({ useRecords: false });
+
+/** What a Raft snapshot's data holds for a Cairn node: the state itself travels separately (a KV stream). */
+interface SnapshotDescriptor {
+  readonly members: unknown;
+}
+
+/** This node is not the group's leader; the API forwards to `leader` (null when none is known). */
+export class NotLeaderError extends Error {
+  readonly code = 'NOT_LEADER';
+  constructor(readonly leader: string | null) {
+    super(leader ? `the leader is ${leader}` : 'no leader is known');
+    this.name = 'NotLeaderError';
+  }
+}
+
+export interface ReplicaDeps {
+  readonly config: NodeConfig;
+  readonly group: number;
+  readonly logStore: LogStore;
+  readonly kv: KvStore;
+  readonly registry: MemberRegistry;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+  readonly send: (to: string, message: WireMessage) => void;
+  readonly sendAsync: (to: string, message: WireMessage) => Promise<void>;
+  /** The membership (and so the registry) changed: update peers, persist. */
+  readonly onMembershipChanged: () => void;
+  /** Storage failed: the node cannot go on safely. */
+  readonly onFatal: (error: unknown) => void;
+}
+
+interface IncomingSnapshot {
+  readonly id: string;
+  readonly from: string;
+  readonly index: number;
+  readonly writer: KvSnapshotWriter;
+  nextSeq: number;
+  complete: boolean;
+  /** Handed to the engine: must not be replaced until installed or refused. */
+  stepped: boolean;
+}
+
+/**
+ * One consensus group on this node: its Raft engine over the durable log, its key-value state machine, and the
+ * loop that drives them (send, persist, send, apply, advance), plus the writes and reads waiting on it.
+ */
+export class Replica {
+  readonly engine: RaftEngine;
+  readonly proposals: PendingProposals;
+  private readonly linearizableReads: ReadBatcher;
+  private readonly leaseReads: ReadBatcher;
+  readonly lessor: Lessor;
+  private soft: SoftState = { leader: null, role: 'follower' };
+  private busy = false;
+  private pumpScheduled = false;
+  private closed = false;
+  private lastSnapshotIndex: number;
+  private compacting = false;
+  private incoming: IncomingSnapshot | null = null;
+  private readonly outgoing = new Set<string>();
+  private lastTickAt: number;
+  /** When each write this leader proposed was placed, by index (for the commit latency metric). */
+  private readonly proposedAt = new Map<number, number>();
+
+  constructor(private readonly d: ReplicaDeps) {
+    const storage = d.logStore.group(d.group);
+    this.engine = new RaftEngine(
+      new Raft({
+        id: d.config.name,
+        group: d.group,
+        storage,
+        random: d.random,
+        electionTicks: d.config.electionTicks,
+        heartbeatTicks: d.config.heartbeatTicks,
+        applied: Math.max(d.kv.appliedIndex, storage.snapshotMeta().index),
+      }),
+    );
+    this.lastSnapshotIndex = storage.snapshotMeta().index;
+    this.proposals = new PendingProposals(d.config.requestTimeoutMs);
+    this.linearizableReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) => this.engine.readIndex(ctx * 2));
+    this.leaseReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) =>
+      this.engine.readIndex(ctx * 2 + 1, { mode: 'lease' }),
+    );
+    this.lessor = new Lessor({ nowMs: d.now });
+    for (const l of d.kv.leases()) this.lessor.grant(l.id, l.ttlSeconds);
+    this.lastTickAt = d.now();
+  }
+
+  get role(): SoftState['role'] {
+    return this.soft.role;
+  }
+
+  get leader(): string | null {
+    return this.soft.leader;
+  }
+
+  get isLeader(): boolean {
+    return this.soft.role === 'leader';
+  }
+
+  // ---- time --------------------------------------------------------------------------------------------------
+
+  /**
+   * Delivers the ticks due since the last one (bounded). After the process was paused, the engine must see the
+   * time that passed before it serves a lease read, or a deposed leader would believe its lease still holds.
+   */
+  catchUpTicks(): void {
+    const now = this.d.now();
+    const due = Math.floor((now - this.lastTickAt) / this.d.config.tickMs);
+    if (due <= 0) return;
+    const ticks = Math.min(due, this.d.config.electionTicks * 4);
+    this.lastTickAt += due * this.d.config.tickMs;
+    for (let i = 0; i < ticks; i++) this.engine.tick();
+    if (this.isLeader) this.expireLeases();
+    this.schedulePump();
+  }
+
+  private expireLeases(): void {
+    for (const id of this.lessor.expired()) {
+      try {
+        this.proposeCommand({ type: 'leaseRevoke', id }, 'quorum').catch(() => {});
+      } catch {
+        // Not leader any more: the next leader expires it.
+      }
+    }
+  }
+
+  // ---- messages ----------------------------------------------------------------------------------------------
+
+  step(from: string, m: RaftMessage): void {
+    if (m.type === 'snap' && m.snapshot) {
+      // A snapshot is stepped only once its state has fully arrived (see the snapshot stream handlers).
+      const incoming = this.incoming;
+      if (!incoming?.complete || incoming.from !== from || incoming.index !== m.snapshot.meta.index) {
+        this.d.metrics.droppedMessages.inc({ reason: 'snapshot_incomplete' });
+        return;
+      }
+      incoming.stepped = true;
+    }
+    this.engine.step(m);
+    this.schedulePump();
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------------------------
+
+  /** Proposes a command (leader only); resolves with its outcome per the acknowledgement mode. */
+  proposeCommand(command: KvCommand, ack: AckMode): Promise<ProposalOutcome> {
+    if (this.closed) throw new ApiError('UNAVAILABLE', 'the node is shutting down');
+    if (!this.isLeader) throw new NotLeaderError(this.soft.leader);
+    let data: Uint8Array;
+    try {
+      data = encodeCommand(command, this.d.kv.limits);
+    } catch (error) {
+      if (isKvError(error)) throw kvToApiError(error.code, error.message);
+      throw error;
+    }
+    let placed: { index: number; term: number };
+    try {
+      const r = this.engine.propose(data);
+      if (r.forwarded) throw new NotLeaderError(this.soft.leader);
+      placed = r;
+    } catch (error) {
+      if (error instanceof ConsensusError) {
+        if (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER') throw new NotLeaderError(this.soft.leader);
+        throw new ApiError('UNAVAILABLE', `the write was refused (${error.code}): ${error.message}`);
+      }
+      throw error;
+    }
+    this.d.metrics.proposals.inc();
+    this.proposedAt.set(placed.index, this.d.now());
+    const outcome = this.proposals.wait(placed.index, placed.term, ack);
+    this.schedulePump();
+    return outcome;
+  }
+
+  proposeConfChange(change: ConfChange): Promise<ProposalOutcome> {
+    if (!this.isLeader) throw new NotLeaderError(this.soft.leader);
+    let placed: { index: number; term: number };
+    try {
+      const r = this.engine.proposeConfChange(change);
+      if (r.forwarded) throw new NotLeaderError(this.soft.leader);
+      placed = r;
+    } catch (error) {
+      if (error instanceof ConsensusError) {
+        if (error.code === 'CONF_CHANGE_PENDING') throw new ApiError('CONF_CHANGE_PENDING', error.message);
+        if (error.code === 'INVALID_CONF_CHANGE') throw new ApiError('INVALID_MEMBER', error.message);
+        throw new ApiError('UNAVAILABLE', `the membership change was refused (${error.code}): ${error.message}`);
+      }
+      throw error;
+    }
+    const outcome = this.proposals.wait(placed.index, placed.term, 'quorum');
+    this.schedulePump();
+    return outcome;
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------------------------
+
+  /** Resolves when a linearizable (ReadIndex) or lease read may be served from the local state machine. */
+  readBarrier(mode: 'linearizable' | 'lease'): Promise<void> {
+    if (this.closed) throw new ApiError('UNAVAILABLE', 'the node is shutting down');
+    if (mode === 'lease') this.catchUpTicks();
+    const batcher = mode === 'lease' ? this.leaseReads : this.linearizableReads;
+    const p = batcher.wait();
+    this.schedulePump();
+    return p;
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------------------------
+
+  schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.linearizableReads.flush();
+      this.leaseReads.flush();
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy || this.closed || !this.engine.hasReady()) return;
+    this.busy = true;
+    try {
+      await this.handleReady(this.engine.ready());
+    } catch (error) {
+      this.d.onFatal(error);
+      return;
+    } finally {
+      this.busy = false;
+    }
+    if (this.engine.hasReady() || this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
+  }
+
+  private async handleReady(rd: Ready<RaftMessage>): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState);
+    for (const m of rd.sendNow) {
+      if (m.type === 'snap') this.sendSnapshot(m);
+      else this.d.send(m.to, { t: 'raft', m });
+    }
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    // A hard state whose only change is the commit index need not be synced: Raft recovers it on restart.
+    if (rd.mustSync || rd.snapshot) {
+      const started = this.d.now();
+      await this.d.logStore.persist([
+        { group: this.d.group, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },
+      ]);
+      this.d.metrics.persistSeconds.observe((this.d.now() - started) / 1000);
+      if (rd.snapshot) await this.d.logStore.setMeta(pendingSnapshotKey(this.d.group), new Uint8Array(0));
+    }
+    if (this.closed) return;
+    for (const m of rd.sendAfterPersist) this.d.send(m.to, { t: 'raft', m });
+    const last = rd.entries[rd.entries.length - 1];
+    if (last && this.isLeader) this.proposals.persistedLocally(last.index, (i) => this.engine.termAt(i));
+    this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const batcher = rs.context % 2 === 0 ? this.linearizableReads : this.leaseReads;
+      batcher.readState(Math.floor(rs.context / 2), rs.index);
+    }
+    this.engine.advance(rd);
+    if (rd.committedEntries.some((e) => e.type === 'confChange')) this.d.onMembershipChanged();
+    this.linearizableReads.applied(this.d.kv.appliedIndex);
+    this.leaseReads.applied(this.d.kv.appliedIndex);
+    if (this.isLeader) this.checkAllVoters();
+    this.maybeCompact();
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const items: ApplyItem[] = [];
+    for (const e of entries) {
+      if (e.index <= this.d.kv.appliedIndex) continue; // covered by an installed snapshot
+      items.push({ index: e.index, data: e.type === 'normal' ? e.data : null });
+      if (e.type === 'confChange') this.applyMembership(e);
+    }
+    if (items.length === 0) return;
+    const results = this.d.kv.applyBatch(items);
+    const now = this.d.now();
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      const e = entries[entries.length - results.length + i]!;
+      if (r.ok && r.type === 'leaseGrant') this.lessor.grant(r.id, r.ttlSeconds);
+      else if (r.ok && r.type === 'leaseRevoke') this.lessor.revoke(r.id);
+      const at = this.proposedAt.get(e.index);
+      if (at !== undefined) {
+        this.proposedAt.delete(e.index);
+        this.d.metrics.commitSeconds.observe((now - at) / 1000);
+      }
+      this.proposals.applied(e.index, e.term, r);
+    }
+    this.d.metrics.applied.set(this.d.kv.appliedIndex);
+  }
+
+  private applyMembership(e: Entry): void {
+    let change: ConfChange;
+    try {
+      change = decodeConfChange(e.data);
+    } catch {
+      return;
+    }
+    const context = decodeMemberContext(change.context);
+    if (context) this.d.registry.upsert(context);
+    for (const c of change.changes) {
+      if (c.type === 'removeVoter' && c.node !== context?.name) this.d.registry.remove(c.node);
+    }
+  }
+
+  private checkAllVoters(): void {
+    const status = this.engine.status();
+    const voters = new Set([...status.confState.voters, ...status.confState.votersOutgoing]);
+    let min = Number.POSITIVE_INFINITY;
+    for (const p of status.progress) if (voters.has(p.id)) min = Math.min(min, p.match);
+    if (Number.isFinite(min)) this.proposals.allVotersHold(min);
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const wasLeader = this.soft.role === 'leader';
+    const leaderChanged = soft.leader !== this.soft.leader;
+    this.soft = soft;
+    if (leaderChanged) {
+      this.d.metrics.leaderChanges.inc();
+      this.linearizableReads.leaderChanged();
+      this.leaseReads.leaderChanged();
+      this.d.logger.info({ group: this.d.group, leader: soft.leader, role: soft.role }, 'leader changed');
+    }
+    this.d.metrics.isLeader.set(soft.role === 'leader' ? 1 : 0);
+    if (soft.role === 'leader' && !wasLeader) this.lessor.promote(this.d.kv.leases());
+    if (soft.role !== 'leader' && wasLeader) {
+      this.lessor.demote();
+      this.proposedAt.clear();
+    }
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------------------------------
+
+  private descriptor(): Uint8Array {
+    const d: SnapshotDescriptor = { members: this.d.registry.toJSON() };
+    return packr.pack(d);
+  }
+
+  /**
+   * Streams the state as it is now (not an older stored snapshot: a member added since would not find itself
+   * in that one's configuration) in bounded chunks, paced by the transport, then the Raft snapshot message.
+   */
+  private sendSnapshot(m: RaftMessage): void {
+    const to = m.to;
+    if (this.outgoing.has(to)) return;
+    const index = this.d.kv.appliedIndex;
+    const term = this.engine.termAt(index);
+    if (term === undefined) {
+      this.engine.reportSnapshot(to, false);
+      return;
+    }
+    const snapshot: Snapshot = {
+      meta: { index, term, confState: this.engine.status().confState },
+      data: this.descriptor(),
+    };
+    const reader = this.d.kv.createSnapshotReader();
+    const id = randomBytes(8).toString('hex');
+    this.outgoing.add(to);
+    const started = this.d.now();
+    const stream = async () => {
+      await this.d.sendAsync(to, { t: 'snapBegin', group: this.d.group, id, index });
+      let seq = 0;
+      for (let chunk = reader.nextChunk(); chunk !== null; chunk = reader.nextChunk()) {
+        await this.d.sendAsync(to, { t: 'snapChunk', group: this.d.group, id, seq: seq++, data: chunk });
+      }
+      await this.d.sendAsync(to, { t: 'snapEnd', group: this.d.group, id, chunks: seq });
+      await this.d.sendAsync(to, { t: 'raft', m: { ...m, snapshot } });
+      return seq;
+    };
+    stream()
+      .then((chunks) => {
+        this.d.logger.info({ to, index, chunks, ms: Math.round(this.d.now() - started) }, 'snapshot sent');
+        this.engine.reportSnapshot(to, true);
+      })
+      .catch((error) => {
+        this.d.logger.warn({ to, index, err: String(error) }, 'snapshot send failed');
+        this.engine.reportSnapshot(to, false);
+      })
+      .finally(() => {
+        reader.close();
+        this.outgoing.delete(to);
+        this.schedulePump();
+      });
+  }
+
+  onSnapshotBegin(from: string, id: string, index: number): void {
+    if (this.incoming?.stepped) return; // one handed to the engine is being installed
+    if (this.incoming) void this.incoming.writer.abort();
+    let writer: KvSnapshotWriter;
+    try {
+      writer = this.d.kv.createSnapshotWriter();
+    } catch (error) {
+      this.d.logger.warn({ from, err: String(error) }, 'cannot start receiving a snapshot');
+      this.incoming = null;
+      return;
+    }
+    this.incoming = { id, from, index, writer, nextSeq: 0, complete: false, stepped: false };
+  }
+
+  onSnapshotChunk(from: string, id: string, seq: number, data: Uint8Array): void {
+    const inc = this.incoming;
+    if (!inc || inc.id !== id || inc.from !== from || inc.complete) return;
+    if (seq !== inc.nextSeq) {
+      this.abandonIncoming('chunk out of order');
+      return;
+    }
+    try {
+      inc.writer.write(data);
+      inc.nextSeq++;
+    } catch (error) {
+      this.abandonIncoming(`bad chunk: ${String(error)}`);
+    }
+  }
+
+  onSnapshotEnd(from: string, id: string, chunks: number): void {
+    const inc = this.incoming;
+    if (!inc || inc.id !== id || inc.from !== from) return;
+    if (chunks !== inc.nextSeq) {
+      this.abandonIncoming('chunks missing');
+      return;
+    }
+    inc.complete = true;
+  }
+
+  private abandonIncoming(reason: string): void {
+    const inc = this.incoming;
+    if (!inc || inc.stepped) return;
+    this.d.logger.warn({ from: inc.from, reason }, 'snapshot stream abandoned');
+    void inc.writer.abort();
+    this.incoming = null;
+  }
+
+  /** The engine accepted a snapshot: switch the state machine to the received state, then the registry. */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    const inc = this.incoming;
+    if (!inc?.complete || inc.index !== snapshot.meta.index) {
+      throw new Error(`snapshot ${snapshot.meta.index} accepted without its state (this is a bug)`);
+    }
+    // Crash safety: the state machine switches first, then the log records the snapshot. The intent is written
+    // before either, so a restart between the two completes the log's side (see recoverSnapshotInstall).
+    await this.d.logStore.setMeta(pendingSnapshotKey(this.d.group), encodePendingSnapshot(snapshot));
+    const info = await inc.writer.finish();
+    this.incoming = null;
+    if (info.appliedIndex !== snapshot.meta.index) {
+      throw new Error(`snapshot state is at ${info.appliedIndex}, expected ${snapshot.meta.index}`);
+    }
+    try {
+      const desc = packr.unpack(snapshot.data) as SnapshotDescriptor;
+      const members = MemberRegistry.fromJSON(desc.members);
+      for (const m of members.list())
+        this.d.registry.upsert({ name: m.name, peer: m.peer, ...(m.http ? { http: m.http } : {}) });
+      for (const m of this.d.registry.list()) if (!members.get(m.name)) this.d.registry.remove(m.name);
+    } catch {
+      // A descriptor we cannot read leaves the registry as it is; membership changes will correct it.
+    }
+    this.proposals.coveredBySnapshot(snapshot.meta.index);
+    this.lessor.demote();
+    for (const l of this.d.kv.leases()) this.lessor.grant(l.id, l.ttlSeconds);
+    this.lastSnapshotIndex = snapshot.meta.index;
+    this.d.onMembershipChanged();
+    this.d.logger.info({ index: snapshot.meta.index }, 'installed snapshot');
+  }
+
+  /** Every `snapshotEntries` applied entries: make the state durable, record a snapshot, drop the old log. */
+  private maybeCompact(): void {
+    const applied = this.d.kv.appliedIndex;
+    if (this.compacting || applied - this.lastSnapshotIndex < this.d.config.snapshotEntries) return;
+    this.compacting = true;
+    const confState = this.engine.status().confState;
+    const data = this.descriptor();
+    const run = async () => {
+      await this.d.kv.flush();
+      await this.d.logStore.createSnapshot(this.d.group, applied, confState, data);
+      const keepFrom = applied - this.d.config.snapshotKeepEntries;
+      const firstIndex = this.d.logStore.group(this.d.group).firstIndex();
+      if (keepFrom >= firstIndex) await this.d.logStore.compact(this.d.group, keepFrom);
+      this.lastSnapshotIndex = applied;
+      this.d.logger.debug({ applied, compactedTo: keepFrom }, 'snapshot and compaction');
+    };
+    run()
+      .catch((error) => this.d.logger.error({ err: String(error) }, 'snapshot or compaction failed'))
+      .finally(() => {
+        this.compacting = false;
+      });
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------------------------
+
+  tick(): void {
+    this.catchUpTicks();
+  }
+
+  close(): void {
+    this.closed = true;
+    const error = new ApiError('UNAVAILABLE', 'the node is shutting down');
+    this.proposals.failAll(error);
+    this.linearizableReads.failAll(error);
+    this.leaseReads.failAll(error);
+    if (this.incoming) void this.incoming.writer.abort();
+  }
+}
+
+export function kvToApiError(code: string, message: string): ApiError {
+  switch (code) {
+    case 'KEY_TOO_LARGE':
+    case 'VALUE_TOO_LARGE':
+    case 'TXN_TOO_LARGE':
+    case 'COMPARE_FAILED':
+    case 'LEASE_NOT_FOUND':
+    case 'INVALID_LEASE_TTL':
+    case 'COMPACTED':
+    case 'INVALID_KEY':
+      return new ApiError(code, message);
+    case 'LEASE_EXPIRED':
+      return new ApiError('LEASE_NOT_FOUND', message);
+    default:
+      return new ApiError('INVALID_ARGUMENT', `${code}: ${message}`);
+  }
+}
+
+export function pendingSnapshotKey(group: number): string {
+  return `pendingSnapshot/${group}`;
+}
+
+function encodePendingSnapshot(snapshot: Snapshot): Uint8Array {
+  return packr.pack({
+    index: snapshot.meta.index,
+    term: snapshot.meta.term,
+    confState: snapshot.meta.confState,
+    data: snapshot.data,
+  });
+}
+
+/**
+ * Completes a snapshot install that a crash interrupted after the state machine switched but before the log
+ * recorded the snapshot. Returns true when it had something to complete.
+ */
+export async function recoverSnapshotInstall(logStore: LogStore, kv: KvStore, group: number): Promise<boolean> {
+  const raw = logStore.getMeta(pendingSnapshotKey(group));
+  if (!raw || raw.length === 0) return false;
+  const pending = packr.unpack(raw) as {
+    index: number;
+    term: number;
+    confState: Snapshot['meta']['confState'];
+    data: Uint8Array;
+  };
+  const view = logStore.group(group);
+  if (kv.appliedIndex === pending.index && view.snapshotMeta().index < pending.index) {
+    const snapshot: Snapshot = {
+      meta: { index: pending.index, term: pending.term, confState: pending.confState },
+      data: new Uint8Array(pending.data),
+    };
+    await logStore.persist([{ group, snapshot }]);
+  }
+  await logStore.setMeta(pendingSnapshotKey(group), new Uint8Array(0));
+  return true;
+}

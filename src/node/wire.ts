@@ -1,0 +1,64 @@
+import type { RaftMessage } from '../raft/messages.js';
+
+/**
+ * What nodes send each other over the peer transport. Raft messages of every group share the connection with
+ * member announcements and snapshot streams.
+ */
+export type WireMessage =
+  | { readonly t: 'raft'; readonly m: RaftMessage }
+  /**
+   * A member announcing how to reach its API, its labels, and how far its log is (sent on connect and every few
+   * seconds; the progress figures feed /v1/cluster/status).
+   */
+  | {
+      readonly t: 'hello';
+      readonly name: string;
+      readonly http: string;
+      readonly labels: Record<string, string>;
+      readonly commit?: number;
+      readonly applied?: number;
+    }
+  /** Snapshot stream: begin (with the Raft snapshot metadata), chunks in order, end. */
+  | { readonly t: 'snapBegin'; readonly group: number; readonly id: string; readonly index: number }
+  | {
+      readonly t: 'snapChunk';
+      readonly group: number;
+      readonly id: string;
+      readonly seq: number;
+      readonly data: Uint8Array;
+    }
+  | { readonly t: 'snapEnd'; readonly group: number; readonly id: string; readonly chunks: number };
+
+/** Checks the outer shape of a received wire message (Raft validates its own messages in depth). */
+export function wireMessageProblem(raw: unknown): string | null {
+  if (typeof raw !== 'object' || raw === null) return 'not an object';
+  const m = raw as { t?: unknown; [k: string]: unknown };
+  switch (m.t) {
+    case 'raft':
+      return typeof m.m === 'object' && m.m !== null ? null : 'raft message missing';
+    case 'hello':
+      return typeof m.name === 'string' &&
+        typeof m.http === 'string' &&
+        typeof m.labels === 'object' &&
+        m.labels !== null
+        ? null
+        : 'bad hello';
+    case 'snapBegin':
+      return Number.isSafeInteger(m.group) && typeof m.id === 'string' && Number.isSafeInteger(m.index)
+        ? null
+        : 'bad snapBegin';
+    case 'snapChunk':
+      return Number.isSafeInteger(m.group) &&
+        typeof m.id === 'string' &&
+        Number.isSafeInteger(m.seq) &&
+        m.data instanceof Uint8Array
+        ? null
+        : 'bad snapChunk';
+    case 'snapEnd':
+      return Number.isSafeInteger(m.group) && typeof m.id === 'string' && Number.isSafeInteger(m.chunks)
+        ? null
+        : 'bad snapEnd';
+    default:
+      return `unknown kind ${String(m.t)}`;
+  }
+}
