@@ -58,6 +58,8 @@ export class LatencyHistogram {
     for (let index = 0; index < this.counts.length; index++) {
       seen += this.counts[index]!;
       if (seen >= rank) {
+        // The last bucket is open-ended: its middle means nothing, the true max bounds it.
+        if (index === this.counts.length - 1) return this.maxSeen;
         const middle = index === 0 ? this.minMs : this.minMs * this.growth ** (index - 0.5);
         return Math.min(this.maxSeen, Math.max(this.minSeen, middle));
       }
