@@ -76,7 +76,8 @@ test('smoke: the real process and filesystem give sane vitals, and stop() leaves
     if (sample.cpuSystemPercent !== null) assert.ok(sample.cpuSystemPercent >= 0 && sample.cpuSystemPercent <= 100);
     assert.ok(sample.rssBytes > 10 * 1024 ** 2 && sample.rssBytes < 64 * 1024 ** 3, `rss ${sample.rssBytes}`);
     assert.ok(sample.heapUsedBytes > 0 && sample.heapUsedBytes < sample.heapLimitBytes);
-    if (sample.eventLoopLagP99Ms !== null) assert.ok(sample.eventLoopLagP99Ms >= 0 && sample.eventLoopLagP99Ms < 10_000);
+    if (sample.eventLoopLagP99Ms !== null)
+      assert.ok(sample.eventLoopLagP99Ms >= 0 && sample.eventLoopLagP99Ms < 10_000);
   }
   const maxStall = Math.max(...history.map((s) => s.eventLoopLagMaxMs ?? 0));
   assert.ok(maxStall >= 50, `the 120 ms busy loop shows as a stall (max lag ${maxStall} ms)`);

@@ -203,7 +203,7 @@ describe('ResourceMonitor with injected sources', () => {
     const { clock, sources, monitor } = setup();
     clock.advance(1000);
     sources.burn(123.456789, 1);
-    monitor.recordSync(3.14159);
+    monitor.recordSync(3.2718);
     const vitals = monitor.sample();
     assert.deepEqual(JSON.parse(JSON.stringify(vitals)), vitals);
     assert.ok(JSON.stringify(vitals).length < 600, `${JSON.stringify(vitals).length} bytes of JSON`);
