@@ -155,3 +155,37 @@ test('closing the proxy closes every socket and listener', async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   await expectNoOpenHandles();
 });
+
+test('a half-close with bytes still buffered towards a slow receiver loses nothing', async () => {
+  // b says goodbye at once (its FIN reaches a first) and only starts reading later.
+  const slow = await TestServer.start(
+    HOST_B,
+    (socket) => {
+      socket.end();
+    },
+    { pauseOnConnect: true },
+  );
+  cleanups.push(() => slow.close());
+  const proxy = new FaultProxy({ maxBufferedBytes: 64 * 1024 * 1024 });
+  await proxy.addNode('a', { targetHost: HOST_A, targetPort: 1 });
+  await proxy.addNode('b', { targetHost: slow.host, targetPort: slow.port });
+  await proxy.start();
+  cleanups.push(() => proxy.close());
+
+  const client = await TestClient.connect(proxy.frontDoor('b'), HOST_A);
+  // Well under the cap: the proxy reads all of it and a's FIN, and holds what the kernel buffers do not take.
+  const payload = seededBytes(16 * 1024 * 1024, 5);
+  client.socket.end(payload);
+  await client.whenClosed;
+  assert.equal(client.error, undefined);
+  await waitFor(() => proxy.stats().links['a->b']!.bytesPassed === payload.length, 'all bytes read by the proxy');
+  assert.ok(proxy.stats().links['a->b']!.bufferedBytes > 0, 'bytes held for the slow receiver');
+  const atB = slow.sockets[0]!;
+  const chunks: Buffer[] = [];
+  atB.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise((resolve) => atB.once('end', resolve));
+  atB.resume();
+  await ended;
+  assert.ok(Buffer.concat(chunks).equals(payload), 'every byte arrived before the end');
+  await waitFor(() => proxy.stats().connectionsActive === 0, 'connection finished');
+});

@@ -193,7 +193,12 @@ export class FaultProxy {
    * Jepsen's "bridge": `left` and `right` cannot talk to each other, but `bridgeNode` talks to both (a
    * non-transitive network, where each side can see a majority through the bridge). Default mode: blackhole.
    */
-  bridge(left: readonly string[], bridgeNode: string, right: readonly string[], fault: LinkFaultInput = 'blackhole') {
+  bridge(
+    left: readonly string[],
+    bridgeNode: string,
+    right: readonly string[],
+    fault: LinkFaultInput = 'blackhole',
+  ): void {
     this.node(bridgeNode);
     const without = (group: readonly string[]) => group.filter((name) => name !== bridgeNode);
     this.partition(without(left), without(right), fault);

@@ -42,7 +42,6 @@ export class LinkPipe {
     private readonly dest: Socket,
     private readonly limits: PipeLimits,
     private readonly components: ResolvedFaultProxyComponents,
-    private readonly onEndForwarded: () => void,
   ) {}
 
   /** Starts reading: attaches to the source's data and end, and the destination's drain. */
@@ -178,7 +177,6 @@ export class LinkPipe {
     if (chunk === null) {
       this.endForwarded = true;
       this.dest.end();
-      this.onEndForwarded();
       return;
     }
     this.dest.write(chunk);

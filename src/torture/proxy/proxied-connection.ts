@@ -58,10 +58,6 @@ export class ProxiedConnection {
     return this.forwardLink.to;
   }
 
-  get isOpen(): boolean {
-    return this.state !== 'closed';
-  }
-
   /** The pipe carrying `link`'s bytes on this connection (both, for a node dialing its own front door). */
   pipesOn(link: LinkState): LinkPipe[] {
     const pipes: LinkPipe[] = [];
@@ -120,26 +116,13 @@ export class ProxiedConnection {
     return this.finished;
   }
 
-  /** Resolves once both sockets have closed. */
-  whenFinished(): Promise<void> {
-    return this.finished;
-  }
-
   private onUpstreamConnected(): void {
     this.cancelConnectTimer();
     const upstream = this.upstream;
     if (this.state !== 'connecting' || upstream === undefined) return;
     this.state = 'open';
-    const onEndForwarded = () => {};
-    this.forward = new LinkPipe(this.forwardLink, this.client, upstream, this.limits, this.components, onEndForwarded);
-    this.backward = new LinkPipe(
-      this.backwardLink,
-      upstream,
-      this.client,
-      this.limits,
-      this.components,
-      onEndForwarded,
-    );
+    this.forward = new LinkPipe(this.forwardLink, this.client, upstream, this.limits, this.components);
+    this.backward = new LinkPipe(this.backwardLink, upstream, this.client, this.limits, this.components);
     this.forward.start();
     this.backward.start();
     this.client.resume(); // The server accepted it paused, so nothing was read before the pipe existed.
@@ -161,7 +144,8 @@ export class ProxiedConnection {
 
   /**
    * A socket closed without an error. Fine if we had ended its outgoing direction (a graceful close after both
-   * FINs); otherwise it was torn down under us and the other side is reset.
+   * FINs): the other socket closes by itself once its own write buffer is flushed and ended, so it is left
+   * alone. Otherwise the socket was torn down under us and the other side is reset.
    */
   private onSocketClose(side: 'client' | 'upstream'): void {
     this.openSockets--;
@@ -170,13 +154,10 @@ export class ProxiedConnection {
       if (pipeInto === undefined || !pipeInto.hasForwardedEnd) {
         this.log('debug', { side }, 'fault proxy: socket closed abruptly');
         this.terminate(true);
-      } else {
-        // Nothing more can be written to this socket: if its own bytes are all forwarded and ended, we are done.
-        const pipeFrom = side === 'client' ? this.forward : this.backward;
-        if (pipeFrom === undefined || pipeFrom.hasForwardedEnd) this.terminate(false);
       }
     }
     if (this.openSockets === 0) {
+      this.terminate(false); // Both closed gracefully: stop the pipes.
       this.onFinished(this);
       this.resolveFinished();
     }
