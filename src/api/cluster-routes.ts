@@ -33,6 +33,7 @@ export interface MemberStatus {
 }
 
 export interface ClusterStatus {
+  readonly clusterId: string;
   readonly node: string;
   readonly leader: string | null;
   readonly term: number;
@@ -75,6 +76,7 @@ export function registerClusterRoutes(api: ApiServer): void {
       };
     });
     return {
+      clusterId: node.config.clusterId,
       node: node.name,
       leader: s.leader,
       term: s.term,
@@ -134,16 +136,16 @@ export function registerClusterRoutes(api: ApiServer): void {
       throw new ApiError('INVALID_MEMBER', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
     }
     const m = parsed.data;
-    const cs = node.replica.engine.status().confState;
-    if ([...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(m.name)) {
-      throw new ApiError('INVALID_MEMBER', `${m.name} is already a member`);
-    }
-    await membershipChange(api, ctx, body, () =>
-      node.replica.proposeConfChange({
+    await membershipChange(api, ctx, body, () => {
+      const cs = node.replica.engine.status().confState;
+      if ([...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(m.name)) {
+        throw new ApiError('INVALID_MEMBER', `${m.name} is already a member`);
+      }
+      return node.replica.proposeConfChange({
         changes: [{ type: 'addLearner', node: m.name }],
         context: encodeMemberContext({ name: m.name, peer: m.peer, ...(m.http ? { http: m.http } : {}) }),
-      }),
-    );
+      });
+    });
   });
 
   router.add('POST', '/v1/cluster/members/:name/promote', async (ctx) => {
@@ -218,6 +220,11 @@ async function membershipChange(
   body: Buffer | undefined,
   propose: () => ReturnType<ApiServer['node']['replica']['proposeConfChange']>,
 ): Promise<void> {
+  // Only the leader's view of the configuration is authoritative: checks and the change both happen there.
+  if (!api.node.replica.isLeader) {
+    await api.forwardToLeader(ctx, api.node.replica.leader, body);
+    return;
+  }
   let outcome: Awaited<ReturnType<typeof propose>>;
   try {
     outcome = await propose();
@@ -231,6 +238,7 @@ async function membershipChange(
   const status = api.node.replica.engine.status();
   sendJson(ctx.res, 200, {
     index: outcome.kind === 'applied' ? outcome.result.index : outcome.index,
+    clusterId: api.node.config.clusterId,
     voters: status.confState.voters,
     learners: status.confState.learners,
   });

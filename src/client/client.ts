@@ -296,11 +296,14 @@ export class Client {
 
 export interface MembershipResult {
   readonly index: number;
+  /** Pass it to the new member as --cluster-id. */
+  readonly clusterId: string;
   readonly voters: string[];
   readonly learners: string[];
 }
 
 export interface ClusterStatus {
+  readonly clusterId: string;
   readonly node: string;
   readonly leader: string | null;
   readonly term: number;

@@ -129,6 +129,12 @@ export function deriveClusterId(members: readonly MemberAddress[]): string {
 
 /** Fills defaults and validates; throws ConfigError with every problem listed. */
 export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
+  if (input.initialClusterState === 'existing' && input.clusterId === undefined) {
+    // The id is derived from the founding members, which a joining node does not know.
+    throw new ConfigError(
+      'joining an existing cluster needs --cluster-id (printed by `cairn member add`, shown by `cairn status`)',
+    );
+  }
   const config = {
     initialClusterState: 'new' as const,
     clusterId: deriveClusterId(input.initialCluster),

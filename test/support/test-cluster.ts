@@ -1,0 +1,210 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { Client } from '../../src/client/client.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface TestNodeSpec {
+  readonly name: string;
+  /** Each node's peer traffic uses its own loopback address (127.0.0.N), as in production. */
+  readonly host: string;
+  readonly peerPort: number;
+  readonly httpPort: number;
+}
+
+export interface TestClusterOptions {
+  readonly nodes?: number;
+  /** Extra `cairn start` flags for every node. */
+  readonly args?: readonly string[];
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+async function freeBase(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 35_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) {
+      ok = (await portFree('127.0.0.1', base + i)) && (await portFree('127.0.0.1', base + 100 + i));
+    }
+    if (ok) return base;
+  }
+  throw new Error('no free ports');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Real Cairn node processes on loopback for integration tests: each node is `cairn start` in its own process
+ * with its own data directory; nodes can be killed (-9), restarted, and added.
+ */
+export class TestCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cairn-it-'));
+  readonly specs = new Map<string, TestNodeSpec>();
+  readonly processes = new Map<string, ChildProcess>();
+  readonly logs = new Map<string, string[]>();
+  private base = 0;
+
+  private constructor(private readonly options: TestClusterOptions) {}
+
+  static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
+    const c = new TestCluster(options);
+    const n = options.nodes ?? 3;
+    c.base = await freeBase(n + 4);
+    for (let i = 0; i < n; i++) c.specs.set(`n${i + 1}`, c.spec(i));
+    for (const name of c.specs.keys()) c.spawn(name, 'new');
+    await c.waitForLeader();
+    const r = await request(`http://${c.httpOf('n1')}/v1/cluster/status?local=true`);
+    c.clusterId = ((await r.body.json()) as { clusterId: string }).clusterId;
+    return c;
+  }
+
+  private spec(i: number): TestNodeSpec {
+    return { name: `n${i + 1}`, host: `127.0.0.${i + 1}`, peerPort: this.base + i, httpPort: this.base + 100 + i };
+  }
+
+  initialCluster(): string {
+    return [...this.specs.values()].map((s) => `${s.name}=${s.host}:${s.peerPort}`).join(',');
+  }
+
+  httpOf(name: string): string {
+    return `127.0.0.1:${this.specs.get(name)!.httpPort}`;
+  }
+
+  endpoints(names: readonly string[] = [...this.specs.keys()]): string[] {
+    return names.map((n) => `http://${this.httpOf(n)}`);
+  }
+
+  client(names?: readonly string[]): Client {
+    return new Client({ endpoints: this.endpoints(names), timeoutMs: 10_000, retries: 6 });
+  }
+
+  /** The founding members' cluster id (a joining node must be given it). */
+  clusterId = '';
+
+  spawn(name: string, state: 'new' | 'existing'): ChildProcess {
+    const s = this.specs.get(name)!;
+    const joinArgs = state === 'existing' ? ['--cluster-id', this.clusterId] : [];
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'start',
+        '--name',
+        name,
+        '--data-dir',
+        join(this.dir, name),
+        '--peer-listen',
+        `${s.host}:${s.peerPort}`,
+        '--http-listen',
+        `127.0.0.1:${s.httpPort}`,
+        '--initial-cluster',
+        this.initialCluster(),
+        '--initial-cluster-state',
+        state,
+        ...joinArgs,
+        '--tick-ms',
+        '50',
+        '--log-level',
+        'warn',
+        ...(this.options.args ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const log = this.logs.get(name) ?? [];
+    this.logs.set(name, log);
+    const keep = (chunk: Buffer) => {
+      log.push(chunk.toString('utf8'));
+      if (log.length > 200) log.splice(0, log.length - 200);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.processes.set(name, child);
+    return child;
+  }
+
+  /** Adds a node spec (for `member add`), not started yet. */
+  addSpec(): TestNodeSpec {
+    const spec = this.spec(this.specs.size);
+    this.specs.set(spec.name, spec);
+    return spec;
+  }
+
+  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.processes.get(name);
+    this.processes.delete(name);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  async restart(name: string): Promise<void> {
+    await this.kill(name);
+    this.spawn(name, 'new');
+    await this.waitForHttp(name);
+  }
+
+  async waitForHttp(name: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const r = await request(`http://${this.httpOf(name)}/v1/cluster/status?local=true`, { headersTimeout: 1000 });
+        await r.body.dump();
+        if (r.statusCode === 200) return;
+      } catch {
+        // not up yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`${name} did not start: ${this.logs.get(name)?.join('').slice(-2000)}`);
+  }
+
+  /** The leader, as agreed by every running node (polls until they agree). */
+  async waitForLeader(timeoutMs = 20_000, among: readonly string[] = [...this.processes.keys()]): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const leaders = new Set<string | null>();
+      for (const name of among) {
+        try {
+          const r = await request(`http://${this.httpOf(name)}/v1/cluster/status?local=true`, { headersTimeout: 1000 });
+          const s = (await r.body.json()) as { leader: string | null };
+          leaders.add(s.leader);
+        } catch {
+          leaders.add(null);
+        }
+      }
+      const [only] = [...leaders];
+      // A leader that is not among the running nodes is one they have not yet noticed is gone.
+      if (leaders.size === 1 && only && among.includes(only)) return only;
+      await sleep(100);
+    }
+    throw new Error(`no agreed leader among ${among.join(',')}`);
+  }
+
+  async status(
+    name: string,
+  ): Promise<{ leader: string | null; term: number; applied: number; commit: number; revision: number }> {
+    const r = await request(`http://${this.httpOf(name)}/v1/cluster/status?local=true`, { headersTimeout: 2000 });
+    return (await r.body.json()) as never;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.keys()].map((n) => this.kill(n)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export { sleep };
