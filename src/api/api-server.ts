@@ -9,6 +9,7 @@ import { LeaderForwarder } from './forwarder.js';
 import { DualProtocolServer, readBody, sendError } from './http-server.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
+import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { type RouteContext, Router } from './router.js';
 import { registerWatchRoute } from './watch-route.js';
 
@@ -36,6 +37,7 @@ export class ApiServer {
     registerLeaseRoutes(this);
     registerWatchRoute(this);
     registerClusterRoutes(this);
+    registerMaintenanceRoutes(this);
     this.server = new DualProtocolServer((req, res) => {
       if (this.inFlight >= node.config.maxConcurrentRequests) {
         sendError(

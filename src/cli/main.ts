@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerMemberCommands } from './member-commands.js';
+import { registerSnapshotCommands } from './snapshot-commands.js';
 import { registerStartCommand } from './start-command.js';
 
 const program = new Command()
@@ -17,6 +18,7 @@ registerStartCommand(program);
 registerDevCommand(program);
 registerClientCommands(program);
 registerMemberCommands(program);
+registerSnapshotCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   console.error(`cairn: ${error instanceof Error ? error.message : String(error)}`);

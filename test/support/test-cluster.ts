@@ -21,6 +21,8 @@ export interface TestClusterOptions {
   readonly nodes?: number;
   /** Extra `cairn start` flags for every node. */
   readonly args?: readonly string[];
+  /** Runs once ports and data directories are chosen, before any node starts (to seed data directories). */
+  readonly beforeStart?: (cluster: TestCluster) => Promise<void>;
 }
 
 function portFree(host: string, port: number): Promise<boolean> {
@@ -63,6 +65,7 @@ export class TestCluster {
     const n = options.nodes ?? 3;
     c.base = await freeBase(n + 4);
     for (let i = 0; i < n; i++) c.specs.set(`n${i + 1}`, c.spec(i));
+    await options.beforeStart?.(c);
     for (const name of c.specs.keys()) c.spawn(name, 'new');
     await c.waitForLeader();
     const r = await request(`http://${c.httpOf('n1')}/v1/cluster/status?local=true`);
@@ -205,6 +208,22 @@ export class TestCluster {
     await Promise.all([...this.processes.keys()].map((n) => this.kill(n)));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Runs the `cairn` command line to completion. */
+export function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 export { sleep };
