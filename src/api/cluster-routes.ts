@@ -30,6 +30,8 @@ export interface MemberStatus {
   readonly commit: number | null;
   readonly applied: number | null;
   readonly reachable: boolean;
+  /** Placement labels the member announced (zone, region, weight). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ClusterStatus {
@@ -73,6 +75,7 @@ export function registerClusterRoutes(api: ApiServer): void {
         commit: self ? s.commit : (reported?.commit ?? null),
         applied: self ? node.kv.appliedIndex : (reported?.applied ?? null),
         reachable: self || node.peerConnected(name),
+        labels: info?.labels ?? {},
       };
     });
     return {
@@ -103,10 +106,18 @@ export function registerClusterRoutes(api: ApiServer): void {
         });
         if (r.statusCode === 200) {
           const leaderView = (await r.body.json()) as ClusterStatus;
-          const matches = new Map(leaderView.members.map((m) => [m.name, m.match]));
+          const fromLeader = new Map(leaderView.members.map((m) => [m.name, m]));
+          const leaderSelf = fromLeader.get(status.leader);
           sendJson(ctx.res, 200, {
             ...status,
-            members: status.members.map((m) => ({ ...m, match: matches.get(m.name) ?? m.match })),
+            members: status.members.map((m) => ({
+              ...m,
+              match: fromLeader.get(m.name)?.match ?? m.match,
+              // The leader's own positions, fresher than its last announcement.
+              ...(m.name === status.leader && leaderSelf
+                ? { commit: leaderSelf.commit, applied: leaderSelf.applied }
+                : {}),
+            })),
           });
           return;
         }

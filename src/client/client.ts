@@ -319,6 +319,7 @@ export interface ClusterStatus {
     commit: number | null;
     applied: number | null;
     reachable: boolean;
+    labels: Record<string, string>;
   }[];
 }
 

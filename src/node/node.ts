@@ -138,6 +138,7 @@ export class CairnNode {
     this.httpAddress = `${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     await this.transport.start();
 
+    this.registry.announce(c.name, this.httpAddress, this.options.labels ?? {});
     this.timers.push(setInterval(() => this.replica.tick(), c.tickMs));
     this.timers.push(setInterval(() => this.sayHelloToAll(), HELLO_INTERVAL_MS));
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
