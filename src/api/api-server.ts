@@ -11,6 +11,7 @@ import { registerKvRoutes } from './kv-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { registerMaintenanceRoutes } from './maintenance-routes.js';
 import { type RouteContext, Router } from './router.js';
+import { registerTestHookRoutes } from './test-hook-routes.js';
 import { registerWatchRoute } from './watch-route.js';
 
 export type Consistency = 'linearizable' | 'lease' | 'stale';
@@ -38,6 +39,7 @@ export class ApiServer {
     registerWatchRoute(this);
     registerClusterRoutes(this);
     registerMaintenanceRoutes(this);
+    if (node.config.enableTestHooks) registerTestHookRoutes(this);
     this.server = new DualProtocolServer((req, res) => {
       if (this.inFlight >= node.config.maxConcurrentRequests) {
         sendError(
@@ -111,6 +113,8 @@ export class ApiServer {
   /** Waits until a read at the asked consistency may be served from this node's state machine. */
   async readBarrier(consistency: Consistency): Promise<void> {
     if (consistency === 'stale') return;
+    // TEST ONLY: the deliberately broken mode the torture harness must catch.
+    if (this.node.config.testUnsafeLocalReads) return;
     await this.node.replica.readBarrier(consistency);
   }
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { BACKUP_MAGIC, type BackupHeader, frameRecord } from '../node/backup.js';
 import type { ApiServer } from './api-server.js';
+import { sendJson } from './http-server.js';
 
 /**
  * GET /v1/maintenance/snapshot: a backup of this node's state (after a linearizable read barrier, so it holds
@@ -8,6 +9,17 @@ import type { ApiServer } from './api-server.js';
  */
 export function registerMaintenanceRoutes(api: ApiServer): void {
   const { router, node } = api;
+
+  /** The state machine's checksum at its applied index, to compare replicas (the torture harness does). */
+  router.add('GET', '/v1/maintenance/checksum', (ctx) => {
+    sendJson(ctx.res, 200, {
+      node: node.name,
+      applied: node.kv.appliedIndex,
+      revision: node.kv.revision,
+      checksum: node.kv.checksum(),
+    });
+  });
+
   router.add('GET', '/v1/maintenance/snapshot', async (ctx) => {
     await api.readBarrier('linearizable');
     const reader = node.kv.createSnapshotReader();

@@ -21,6 +21,8 @@ interface StartOptions {
   region?: string;
   weight?: string;
   testSyncDelayMs?: string;
+  enableTestHooks?: boolean;
+  testUnsafeLocalReads?: boolean;
 }
 
 function int(name: string, value: string | undefined): number | undefined {
@@ -50,6 +52,8 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
     maxValueBytes: int('--max-value-bytes', o.maxValueBytes),
     testSyncDelayMs: int('--test-sync-delay-ms', o.testSyncDelayMs),
+    enableTestHooks: o.enableTestHooks === true,
+    testUnsafeLocalReads: o.testUnsafeLocalReads === true,
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel as 'info' } : {}),
   };
 }
@@ -83,6 +87,8 @@ export function registerStartCommand(program: Command): void {
     .option('--weight <n>', 'placement label: relative capacity for weighted balancing')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--test-sync-delay-ms <ms>', 'TEST ONLY: slow every log sync by this much')
+    .option('--enable-test-hooks', 'TEST ONLY: serve /v1/test/* routes (runtime fault hooks)')
+    .option('--test-unsafe-local-reads', 'TEST ONLY, UNSAFE: linearizable reads without ReadIndex (stale reads)')
     .action(async (o: StartOptions) => {
       let node: CairnNode;
       try {

@@ -46,6 +46,13 @@ export interface NodeConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** TEST ONLY: every log sync is slowed by this much (simulates a slow disk). Default 0. */
   readonly testSyncDelayMs: number;
+  /** TEST ONLY: serve test-hook routes (/v1/test/...) such as changing the sync delay at runtime. Default false. */
+  readonly enableTestHooks: boolean;
+  /**
+   * TEST ONLY, UNSAFE: serve "linearizable" reads from local state without ReadIndex. Exists so the torture
+   * harness can show it catches stale reads. Default false.
+   */
+  readonly testUnsafeLocalReads: boolean;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/;
@@ -113,6 +120,8 @@ const schema = z.object({
   historyRetentionRevisions: z.number().int().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   testSyncDelayMs: z.number().int().min(0).max(60_000),
+  enableTestHooks: z.boolean(),
+  testUnsafeLocalReads: z.boolean(),
 });
 
 export type NodeConfigInput = Partial<NodeConfig> &
@@ -149,6 +158,8 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     historyRetentionRevisions: 100_000,
     logLevel: 'info' as const,
     testSyncDelayMs: 0,
+    enableTestHooks: false,
+    testUnsafeLocalReads: false,
     ...stripUndefined(input),
   };
   const parsed = schema.safeParse(config);

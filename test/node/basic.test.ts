@@ -232,5 +232,20 @@ describe('a 3-node cluster of real processes', () => {
     assert.match(text, /cairn_http_requests_total\{/);
     assert.match(text, /cairn_storage_fsync_duration_seconds_bucket/);
     assert.match(text, /cairn_raft_term/);
+    // Replicas converge to the same state: same checksum at the same applied index.
+    const sums = new Map<number, Set<string>>();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      sums.clear();
+      for (const n of ['n1', 'n2', 'n3']) {
+        const r = await request(`http://${cluster.httpOf(n)}/v1/maintenance/checksum`);
+        const body = (await r.body.json()) as { applied: number; checksum: string };
+        if (!sums.has(body.applied)) sums.set(body.applied, new Set());
+        sums.get(body.applied)!.add(body.checksum);
+      }
+      if (sums.size === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(sums.size, 1, 'every replica at the same applied index');
+    assert.equal([...sums.values()][0]!.size, 1, 'with the same checksum');
   });
 });
