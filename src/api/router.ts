@@ -54,8 +54,11 @@ export class Router {
   }
 
   handle = (req: Request, res: Response): void => {
-    const url = new URL(req.url ?? '/', 'http://cairn');
-    const rawPath = url.pathname;
+    // Split by hand: new URL() per request showed in profiles of the hot path.
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const rawPath = q < 0 ? target : target.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
     let matchedPath = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(rawPath);
@@ -72,7 +75,7 @@ export class Router {
         sendError(res, new ApiError('INVALID_ARGUMENT', 'the path is not valid percent-encoded UTF-8'));
         return;
       }
-      const ctx: RouteContext = { req, res, path: rawPath, query: url.searchParams, params, route: route.path };
+      const ctx: RouteContext = { req, res, path: rawPath, query, params, route: route.path };
       // The route pattern labels the request in metrics (the path itself would be unbounded).
       (res as { cairnRoute?: string }).cairnRoute = route.path;
       this.run(route.handler, ctx);

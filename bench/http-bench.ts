@@ -1,0 +1,310 @@
+/**
+ * `npm run bench`: Cairn against etcd on the same machine, in the same run, under the same h2load settings.
+ *
+ * Starts a 3-node Cairn cluster of real processes on loopback (h2c on each node's API port), drives the leader
+ * with h2load — PUT /v1/kv/bench-key with a 256-byte body, and linearizable GETs of it — at 256 requests in flight
+ * (16 connections x 16 streams) and at 1 in flight; then runs ../shared/bench/etcd-baseline.sh with the same
+ * settings, and prints one table with both systems and the ratios (median of --runs).
+ *
+ *   npm run bench [-- --seconds 10 --runs 3 --json --skip-etcd --smoke]
+ *
+ * --smoke: Cairn only, 2 s per case, no targets (what `npm test` runs so the benchmark never rots).
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+
+const exec = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const ETCD_BASELINE = fileURLToPath(new URL('../../../shared/bench/etcd-baseline.sh', import.meta.url));
+
+export interface BenchArgs {
+  seconds: number;
+  runs: number;
+  json: boolean;
+  skipEtcd: boolean;
+  smoke: boolean;
+  extraNodeArgs: string[];
+}
+
+export interface Measurement {
+  system: 'cairn' | 'etcd';
+  op: 'put' | 'get';
+  inflight: number;
+  opsPerSec: number;
+  meanMs: number;
+  succeeded: number;
+  failed: number;
+}
+
+interface Case {
+  op: 'put' | 'get';
+  conns: number;
+  streams: number;
+}
+
+const CASES: Case[] = [
+  { op: 'put', conns: 16, streams: 16 },
+  { op: 'put', conns: 1, streams: 1 },
+  { op: 'get', conns: 16, streams: 16 },
+  { op: 'get', conns: 1, streams: 1 },
+];
+
+export function parseArgs(argv: string[]): BenchArgs {
+  const a: BenchArgs = { seconds: 10, runs: 1, json: false, skipEtcd: false, smoke: false, extraNodeArgs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--json') a.json = true;
+    else if (arg === '--skip-etcd') a.skipEtcd = true;
+    else if (arg === '--smoke') {
+      a.smoke = true;
+      a.skipEtcd = true;
+      a.seconds = 2;
+    } else if (arg === '--seconds') a.seconds = Number(argv[++i]);
+    else if (arg === '--runs') a.runs = Number(argv[++i]);
+    else if (arg === '--node-arg') a.extraNodeArgs.push(String(argv[++i]));
+    else throw new Error(`unknown argument ${arg} (see the header of bench/http-bench.ts)`);
+  }
+  if (!(a.seconds > 0) || !(a.runs >= 1)) throw new Error('--seconds and --runs must be positive');
+  return a;
+}
+
+async function ensureTools(withEtcd: boolean): Promise<void> {
+  const need: string[] = [];
+  const has = async (cmd: string) =>
+    exec('sh', ['-c', `command -v ${cmd}`])
+      .then(() => true)
+      .catch(() => false);
+  if (!(await has('h2load'))) need.push('nghttp2-client');
+  if (withEtcd && !(await has('etcd'))) need.push('etcd-server');
+  if (need.length === 0) return;
+  await exec('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${need.join(' ')}`], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+async function portsFree(ports: number[]): Promise<boolean> {
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
+/** A 3-node Cairn cluster of real processes for the benchmark. */
+export class BenchCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
+  private readonly children: ChildProcess[] = [];
+  httpPorts: number[] = [];
+
+  async start(extraArgs: string[]): Promise<void> {
+    let base = 0;
+    for (let i = 0; i < 50 && base === 0; i++) {
+      const candidate = 21_000 + Math.floor(Math.random() * 30_000);
+      if (await portsFree([0, 1, 2, 100, 101, 102].map((d) => candidate + d))) base = candidate;
+    }
+    if (base === 0) throw new Error('no free ports');
+    this.httpPorts = [0, 1, 2].map((i) => base + 100 + i);
+    const cluster = [0, 1, 2].map((i) => `n${i + 1}=127.0.0.${i + 1}:${base + i}`).join(',');
+    for (let i = 0; i < 3; i++) {
+      const child = spawn(
+        process.execPath,
+        [
+          MAIN,
+          'start',
+          '--name',
+          `n${i + 1}`,
+          '--data-dir',
+          join(this.dir, `n${i + 1}`),
+          '--peer-listen',
+          `127.0.0.${i + 1}:${base + i}`,
+          '--http-listen',
+          `127.0.0.1:${base + 100 + i}`,
+          '--initial-cluster',
+          cluster,
+          '--log-level',
+          'error',
+          ...extraArgs,
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      this.children.push(child);
+    }
+  }
+
+  async leaderUrl(timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const r = await request(`http://127.0.0.1:${this.httpPorts[0]}/v1/cluster/status`, { headersTimeout: 1000 });
+        const s = (await r.body.json()) as { leader: string | null; members: { name: string; http: string | null }[] };
+        const leader = s.members.find((m) => m.name === s.leader);
+        if (leader?.http) return `http://${leader.http}`;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('the bench cluster elected no leader');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) {
+              resolve();
+              return;
+            }
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Parses h2load's summary (the same fields the etcd baseline script reads). */
+export function parseH2load(out: string): { opsPerSec: number; meanMs: number; succeeded: number; failed: number } {
+  const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(out);
+  const t = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
+  const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(out);
+  if (!rps || !t || !ok) throw new Error(`cannot read h2load's output:\n${out}`);
+  const ms = (v: string, u: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[u]!;
+  return { opsPerSec: Math.round(Number(rps[1])), meanMs: Number(ms(t[5]!, t[6]!).toFixed(3)), succeeded: Number(ok[1]), failed: Number(ok[2]) };
+}
+
+async function h2load(url: string, c: Case, seconds: number, bodyFile: string): Promise<Measurement> {
+  const args = ['-D', String(seconds), '-c', String(c.conns), '-m', String(c.streams)];
+  if (c.op === 'put') args.push('-d', bodyFile, '-H', ':method: PUT');
+  args.push(`${url}/v1/kv/bench-key`);
+  const { stdout } = await exec('h2load', args, { maxBuffer: 16 * 1024 * 1024 });
+  return { system: 'cairn', op: c.op, inflight: c.conns * c.streams, ...parseH2load(stdout) };
+}
+
+async function runCairn(args: BenchArgs): Promise<Measurement[]> {
+  const cluster = new BenchCluster();
+  const body = join(cluster.dir, 'value-256.bin');
+  writeFileSync(body, Buffer.alloc(256, 'x'));
+  try {
+    await cluster.start(args.extraNodeArgs);
+    const url = await cluster.leaderUrl();
+    const seed = await request(`${url}/v1/kv/bench-key`, { method: 'PUT', body: Buffer.alloc(256, 'x') });
+    await seed.body.dump();
+    const results: Measurement[] = [];
+    for (const c of CASES) results.push(await h2load(url, c, args.seconds, body));
+    return results;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function runEtcd(args: BenchArgs): Promise<Measurement[]> {
+  if (!existsSync(ETCD_BASELINE)) throw new Error(`etcd baseline script not found at ${ETCD_BASELINE}`);
+  const results: Measurement[] = [];
+  for (const [conns, streams] of [
+    [16, 16],
+    [1, 1],
+  ] as const) {
+    const { stdout } = await exec('bash', [ETCD_BASELINE, '-c', String(conns), '-m', String(streams), '-d', String(args.seconds)], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
+      const r = JSON.parse(line) as { op: 'put' | 'get'; inflight: number; opsPerSec: number; meanMs: number; succeeded: number; failed: number };
+      results.push({ system: 'etcd', op: r.op, inflight: r.inflight, opsPerSec: r.opsPerSec, meanMs: r.meanMs, succeeded: r.succeeded, failed: r.failed });
+    }
+  }
+  return results;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function summarize(all: Measurement[]): Measurement[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of all) {
+    const k = `${m.system}/${m.op}/${m.inflight}`;
+    groups.set(k, [...(groups.get(k) ?? []), m]);
+  }
+  return [...groups.values()].map((ms) => ({
+    ...ms[0]!,
+    opsPerSec: Math.round(median(ms.map((m) => m.opsPerSec))),
+    meanMs: Number(median(ms.map((m) => m.meanMs)).toFixed(3)),
+    succeeded: ms.reduce((a, m) => a + m.succeeded, 0),
+    failed: ms.reduce((a, m) => a + m.failed, 0),
+  }));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  await ensureTools(!args.skipEtcd);
+  const all: Measurement[] = [];
+  for (let run = 0; run < args.runs; run++) {
+    all.push(...(await runCairn(args)));
+    if (!args.skipEtcd) all.push(...(await runEtcd(args)));
+  }
+  const rows = summarize(all);
+  const find = (system: string, op: string, inflight: number) =>
+    rows.find((r) => r.system === system && r.op === op && r.inflight === inflight);
+  const ratios = CASES.map((c) => {
+    const cairn = find('cairn', c.op, c.conns * c.streams);
+    const etcd = find('etcd', c.op, c.conns * c.streams);
+    return {
+      op: c.op,
+      inflight: c.conns * c.streams,
+      throughputRatio: cairn && etcd ? Number((cairn.opsPerSec / etcd.opsPerSec).toFixed(2)) : null,
+      latencyRatio: cairn && etcd ? Number((cairn.meanMs / etcd.meanMs).toFixed(2)) : null,
+    };
+  });
+  if (args.json) {
+    console.log(JSON.stringify({ seconds: args.seconds, runs: args.runs, results: rows, ratios }));
+  } else {
+    console.log(`h2load, ${args.seconds} s per case, median of ${args.runs} run(s), 256-byte values, 3 nodes on loopback`);
+    console.log('op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio');
+    for (const c of CASES) {
+      const n = c.conns * c.streams;
+      const a = find('cairn', c.op, n);
+      const e = find('etcd', c.op, n);
+      const r = ratios.find((x) => x.op === c.op && x.inflight === n)!;
+      console.log(
+        [
+          c.op.padEnd(4),
+          String(n).padStart(9),
+          String(a?.opsPerSec ?? '-').padStart(12),
+          String(a?.meanMs ?? '-').padStart(14),
+          String(e?.opsPerSec ?? '-').padStart(11),
+          String(e?.meanMs ?? '-').padStart(13),
+          String(r.throughputRatio ?? '-').padStart(10),
+          String(r.latencyRatio ?? '-').padStart(14),
+        ].join(' '),
+      );
+    }
+  }
+  const failed = rows.filter((r) => r.system === 'cairn').reduce((a, r) => a + r.failed, 0);
+  return failed > 0 ? 1 : 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
+}
