@@ -83,9 +83,13 @@ async function ensureTools(withEtcd: boolean): Promise<void> {
   if (!(await has('h2load'))) need.push('nghttp2-client');
   if (withEtcd && !(await has('etcd'))) need.push('etcd-server');
   if (need.length === 0) return;
-  await exec('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${need.join(' ')}`], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  await exec(
+    'sh',
+    ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${need.join(' ')}`],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
 }
 
 async function portsFree(ports: number[]): Promise<boolean> {
@@ -183,7 +187,12 @@ export function parseH2load(out: string): { opsPerSec: number; meanMs: number; s
   const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(out);
   if (!rps || !t || !ok) throw new Error(`cannot read h2load's output:\n${out}`);
   const ms = (v: string, u: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[u]!;
-  return { opsPerSec: Math.round(Number(rps[1])), meanMs: Number(ms(t[5]!, t[6]!).toFixed(3)), succeeded: Number(ok[1]), failed: Number(ok[2]) };
+  return {
+    opsPerSec: Math.round(Number(rps[1])),
+    meanMs: Number(ms(t[5]!, t[6]!).toFixed(3)),
+    succeeded: Number(ok[1]),
+    failed: Number(ok[2]),
+  };
 }
 
 async function h2load(url: string, c: Case, seconds: number, bodyFile: string): Promise<Measurement> {
@@ -218,12 +227,31 @@ async function runEtcd(args: BenchArgs): Promise<Measurement[]> {
     [16, 16],
     [1, 1],
   ] as const) {
-    const { stdout } = await exec('bash', [ETCD_BASELINE, '-c', String(conns), '-m', String(streams), '-d', String(args.seconds)], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const { stdout } = await exec(
+      'bash',
+      [ETCD_BASELINE, '-c', String(conns), '-m', String(streams), '-d', String(args.seconds)],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     for (const line of stdout.split('\n').filter((l) => l.startsWith('{'))) {
-      const r = JSON.parse(line) as { op: 'put' | 'get'; inflight: number; opsPerSec: number; meanMs: number; succeeded: number; failed: number };
-      results.push({ system: 'etcd', op: r.op, inflight: r.inflight, opsPerSec: r.opsPerSec, meanMs: r.meanMs, succeeded: r.succeeded, failed: r.failed });
+      const r = JSON.parse(line) as {
+        op: 'put' | 'get';
+        inflight: number;
+        opsPerSec: number;
+        meanMs: number;
+        succeeded: number;
+        failed: number;
+      };
+      results.push({
+        system: 'etcd',
+        op: r.op,
+        inflight: r.inflight,
+        opsPerSec: r.opsPerSec,
+        meanMs: r.meanMs,
+        succeeded: r.succeeded,
+        failed: r.failed,
+      });
     }
   }
   return results;
@@ -274,7 +302,9 @@ export async function main(argv: string[]): Promise<number> {
   if (args.json) {
     console.log(JSON.stringify({ seconds: args.seconds, runs: args.runs, results: rows, ratios }));
   } else {
-    console.log(`h2load, ${args.seconds} s per case, median of ${args.runs} run(s), 256-byte values, 3 nodes on loopback`);
+    console.log(
+      `h2load, ${args.seconds} s per case, median of ${args.runs} run(s), 256-byte values, 3 nodes on loopback`,
+    );
     console.log('op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio');
     for (const c of CASES) {
       const n = c.conns * c.streams;

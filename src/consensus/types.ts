@@ -182,7 +182,14 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   reportUnreachable(to: NodeId): void;
   hasReady(): boolean;
   ready(): Ready<M>;
+  /** Synchronous driving: everything in `ready` was persisted, sent and applied (accept + persisted + applied). */
   advance(ready: Ready<M>): void;
+  /** Asynchronous driving: `ready` was taken and its write started; the next Ready may be taken at once. */
+  accept(ready: Ready<M>): void;
+  /** Asynchronous driving: an accepted Ready's snapshot, entries and hard state are durable (call in order). */
+  persisted(ready: Ready<M>): void;
+  /** Asynchronous driving: these committed entries (from accepted Readys, in order) were applied. */
+  applied(entries: readonly Entry[]): void;
   status(): EngineStatus;
   /** The term of the entry at `index` in this engine's log (stable or not), or undefined if it holds none there.
    * For checkers (the simulator's leader-completeness check), not for the data path. */

@@ -33,11 +33,19 @@ export class PendingProposals {
     return this.byIndex.size;
   }
 
+  /** Writes waiting for every voter (ack=all), so the driver checks voters' progress only when needed. */
+  private waitingForAll = 0;
+
+  get hasAckAll(): boolean {
+    return this.waitingForAll > 0;
+  }
+
   wait(index: number, term: number, mode: AckMode): Promise<ProposalOutcome> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.byIndex.get(index)?.timer !== timer) return;
-        this.byIndex.delete(index);
+        const p = this.byIndex.get(index);
+        if (p?.timer !== timer) return;
+        this.settle(index, p);
         const detail = mode === 'all' ? ' (not every voter confirmed it)' : '';
         reject(
           new ApiError(
@@ -47,6 +55,7 @@ export class PendingProposals {
         );
       }, this.timeoutMs);
       this.byIndex.set(index, { term, mode, resolve, reject, timer });
+      if (mode === 'all') this.waitingForAll++;
     });
   }
 
@@ -104,5 +113,6 @@ export class PendingProposals {
   private settle(index: number, p: Pending): void {
     clearTimeout(p.timer);
     this.byIndex.delete(index);
+    if (p.mode === 'all') this.waitingForAll--;
   }
 }

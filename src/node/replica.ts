@@ -24,6 +24,8 @@ import { ReadBatcher } from './read-batcher.js';
 import type { WireMessage } from './wire.js';
 
 const packr = new Packr({ useRecords: false });
+/** Readys whose writes may be in flight at once (their entries are group-committed as the log store sees fit). */
+const MAX_WRITES_IN_FLIGHT = 8;
 
 /** What a Raft snapshot's data holds for a Cairn node: the state itself travels separately (a KV stream). */
 interface SnapshotDescriptor {
@@ -80,8 +82,12 @@ export class Replica {
   private readonly leaseReads: ReadBatcher;
   readonly lessor: Lessor;
   private soft: SoftState = { leader: null, role: 'follower' };
-  private busy = false;
   private pumpScheduled = false;
+  /** Readys whose writes are in flight, chained in order. */
+  private inFlight = 0;
+  private writes: Promise<unknown> = Promise.resolve();
+  /** A snapshot Ready is being installed: no further Ready until it is durable (later entries follow it). */
+  private installingSnapshot = false;
   private closed = false;
   private lastSnapshotIndex: number;
   private compacting = false;
@@ -243,64 +249,83 @@ export class Replica {
       this.pumpScheduled = false;
       this.linearizableReads.flush();
       this.leaseReads.flush();
-      void this.pump();
+      this.pump();
     });
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy || this.closed || !this.engine.hasReady()) return;
-    this.busy = true;
+  /**
+   * The driver loop, with asynchronous storage writes: each Ready is taken, its messages sent, its (already
+   * durable) committed entries applied, and its write started — then the next Ready is taken at once, while the
+   * earlier writes are still syncing. Writes complete in order; each Ready's `sendAfterPersist` messages go out
+   * when its write is durable. So request parsing, applying and fsyncs overlap instead of taking turns.
+   */
+  private pump(): void {
     try {
-      await this.handleReady(this.engine.ready());
+      while (
+        !this.closed &&
+        !this.installingSnapshot &&
+        this.inFlight < MAX_WRITES_IN_FLIGHT &&
+        this.engine.hasReady()
+      ) {
+        this.takeReady(this.engine.ready());
+      }
     } catch (error) {
       this.d.onFatal(error);
       return;
-    } finally {
-      this.busy = false;
     }
-    if (this.engine.hasReady() || this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
+    if (this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
   }
 
-  private async handleReady(rd: Ready<RaftMessage>): Promise<void> {
+  private takeReady(rd: Ready<RaftMessage>): void {
+    this.engine.accept(rd);
     if (rd.softState) this.onSoftState(rd.softState);
     for (const m of rd.sendNow) {
       if (m.type === 'snap') this.sendSnapshot(m);
       else this.d.send(m.to, { t: 'raft', m });
     }
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
-    // Committed entries below this Ready's new entries are durable already: they are applied while the new ones
-    // are being synced (the fsync runs off the event loop), so a cycle costs max(sync, apply), not their sum.
-    const firstNew = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
-    let split = 0;
-    while (split < rd.committedEntries.length && rd.committedEntries[split]!.index < firstNew) split++;
-    // A hard state whose only change is the commit index need not be synced: Raft recovers it on restart.
-    if (rd.mustSync || rd.snapshot) {
-      const started = this.d.now();
-      const persisted = this.d.logStore.persist([
-        { group: this.d.group, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },
-      ]);
-      this.apply(rd.committedEntries.slice(0, split));
-      await persisted;
-      this.d.metrics.persistSeconds.observe((this.d.now() - started) / 1000);
-      if (rd.snapshot) await this.d.logStore.setMeta(pendingSnapshotKey(this.d.group), new Uint8Array(0));
-    } else {
-      this.apply(rd.committedEntries.slice(0, split));
-    }
-    if (this.closed) return;
-    for (const m of rd.sendAfterPersist) this.d.send(m.to, { t: 'raft', m });
-    const last = rd.entries[rd.entries.length - 1];
-    if (last && this.isLeader) this.proposals.persistedLocally(last.index, (i) => this.engine.termAt(i));
-    this.apply(rd.committedEntries.slice(split));
+    this.apply(rd.committedEntries);
+    this.engine.applied(rd.committedEntries);
+    if (rd.committedEntries.some((e) => e.type === 'confChange')) this.d.onMembershipChanged();
     for (const rs of rd.readStates) {
       const batcher = rs.context % 2 === 0 ? this.linearizableReads : this.leaseReads;
       batcher.readState(Math.floor(rs.context / 2), rs.index);
     }
-    this.engine.advance(rd);
-    if (rd.committedEntries.some((e) => e.type === 'confChange')) this.d.onMembershipChanged();
     this.linearizableReads.applied(this.d.kv.appliedIndex);
     this.leaseReads.applied(this.d.kv.appliedIndex);
-    if (this.isLeader) this.checkAllVoters();
+    if (this.isLeader && this.proposals.hasAckAll) this.checkAllVoters();
     this.maybeCompact();
+
+    this.inFlight++;
+    if (rd.snapshot) this.installingSnapshot = true;
+    const started = this.d.now();
+    const write = async () => {
+      if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+      // A hard state whose only change is the commit index need not be synced: Raft recovers it on restart.
+      if (rd.mustSync || rd.snapshot) {
+        await this.d.logStore.persist([
+          { group: this.d.group, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot },
+        ]);
+        this.d.metrics.persistSeconds.observe((this.d.now() - started) / 1000);
+      }
+      if (rd.snapshot) await this.d.logStore.setMeta(pendingSnapshotKey(this.d.group), new Uint8Array(0));
+    };
+    // Chained, so completions (and the messages they release) keep the order of the Readys.
+    const previous = this.writes;
+    const current = write();
+    this.writes = Promise.all([previous, current]).then(() => this.afterWrite(rd));
+    this.writes.catch((error) => this.d.onFatal(error));
+  }
+
+  private afterWrite(rd: Ready<RaftMessage>): void {
+    this.inFlight--;
+    if (rd.snapshot) this.installingSnapshot = false;
+    if (this.closed) return;
+    this.engine.persisted(rd);
+    for (const m of rd.sendAfterPersist) this.d.send(m.to, { t: 'raft', m });
+    const last = rd.entries[rd.entries.length - 1];
+    if (last && this.isLeader) this.proposals.persistedLocally(last.index, (i) => this.engine.termAt(i));
+    // What became durable may be committed already (a quorum of followers acknowledged first): apply it now.
+    this.pump();
   }
 
   private apply(entries: readonly Entry[]): void {

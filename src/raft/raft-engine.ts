@@ -2,6 +2,7 @@ import type {
   ConfChange,
   ConsensusEngine,
   EngineStatus,
+  Entry,
   HardState,
   NodeId,
   PeerProgress,
@@ -19,8 +20,11 @@ function sameHardState(a: HardState, b: HardState): boolean {
 }
 
 /**
- * The Ready/advance face of a Raft engine (etcd-io/raft's RawNode). At most one Ready is outstanding: after
- * `ready()` the driver does its I/O and calls `advance()` before asking again; `hasReady()` is false meanwhile.
+ * The Ready/advance face of a Raft engine (etcd-io/raft's RawNode). A synchronous driver takes a Ready, does its
+ * I/O and calls `advance()` before asking again. An asynchronous driver calls `accept()` right after taking a
+ * Ready (and may take the next one at once), `persisted()` as each Ready's write becomes durable (in order), and
+ * `applied()` after applying committed entries. `hasReady()` is false while a Ready is neither advanced nor
+ * accepted. Committed entries are handed out only once durable here, so they may always be applied at once.
  */
 export class RaftEngine implements ConsensusEngine<RaftMessage> {
   readonly raft: Raft;
@@ -85,8 +89,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       r.msgsNow.length > 0 ||
       r.msgsAfterPersist.length > 0 ||
       r.readStates.length > 0 ||
-      r.log.unstable.entries.length > 0 ||
-      r.log.hasPendingSnapshot() ||
+      r.log.unstable.hasNextEntries() ||
+      r.log.unstable.nextSnapshot() !== null ||
       r.log.hasNextCommittedEntries() ||
       !sameHardState(r.hardState(), this.prevHardState) ||
       soft.leader !== this.prevSoftState.leader ||
@@ -95,13 +99,13 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   ready(): Ready<RaftMessage> {
-    if (this.outstanding !== null) throw new Error('raft: ready() called before advance() of the previous Ready');
+    if (this.outstanding !== null) throw new Error('raft: ready() called before the previous Ready was accepted');
     const r = this.raft;
     r.flushDeferred();
     const hardState = r.hardState();
     const soft = r.softState();
-    const entries = r.log.unstableEntries().slice();
-    const snapshot = r.log.unstable.snapshot;
+    const entries = r.log.unstable.nextEntries();
+    const snapshot = r.log.unstable.nextSnapshot();
     const hardChanged = !sameHardState(hardState, this.prevHardState);
     const ready: Ready<RaftMessage> = {
       hardState: hardChanged ? hardState : null,
@@ -121,31 +125,61 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     r.msgsNow = [];
     r.msgsAfterPersist = [];
     r.readStates = [];
+    // Handed out now: a message stepped before accept()/advance() that replaces some of these entries must see
+    // them as in progress, so that the replacements are handed out again (etcd's RawNode accepts in Ready()).
+    if (ready.hardState) this.prevHardState = ready.hardState;
+    if (ready.softState) this.prevSoftState = ready.softState;
+    const last = entries[entries.length - 1];
+    r.log.unstable.acceptInProgress(last ? last.index : -1, snapshot !== null);
+    const lastApplying = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastApplying && lastApplying.index > r.log.applying) r.log.applying = lastApplying.index;
     this.outstanding = ready;
     return ready;
   }
 
+  /**
+   * Synchronous driving: the driver persisted, sent and applied everything in `ready`. The same as `accept`, then
+   * `persisted`, then `applied`.
+   */
   advance(ready: Ready<RaftMessage>): void {
-    if (ready !== this.outstanding) throw new Error('raft: advance() with a Ready that is not the outstanding one');
+    this.accept(ready);
+    this.persisted(ready);
+    this.applied(ready.committedEntries);
+  }
+
+  /**
+   * Asynchronous storage writes (etcd's AsyncStorageWrites): the driver took `ready` — it sent `sendNow`, started
+   * persisting, and holds `sendAfterPersist` until then. The next Ready may be taken at once; its entries and
+   * committed entries continue where this one's end. Call `persisted` when the write is durable (in order).
+   */
+  accept(ready: Ready<RaftMessage>): void {
+    if (ready !== this.outstanding) throw new Error('raft: accept() of a Ready that is not the outstanding one');
     this.outstanding = null;
+  }
+
+  /** The snapshot, entries and hard state of an accepted Ready are durable. */
+  persisted(ready: Ready<RaftMessage>): void {
     const r = this.raft;
-    if (ready.hardState) this.prevHardState = ready.hardState;
-    if (ready.softState) this.prevSoftState = ready.softState;
     if (ready.snapshot) {
       r.log.unstable.stableSnapTo(ready.snapshot.meta.index);
+      // The driver restored the state machine from the snapshot as it installed it.
       if (ready.snapshot.meta.index > r.log.applied) r.log.applied = ready.snapshot.meta.index;
+      if (ready.snapshot.meta.index > r.log.applying) r.log.applying = ready.snapshot.meta.index;
     }
     const last = ready.entries[ready.entries.length - 1];
     if (last) {
       r.log.unstable.stableTo(last.index, last.term);
       r.onPersisted(last.index, last.term);
     }
-    const applied = ready.committedEntries;
-    if (applied.length > 0) {
-      for (const e of applied) if (e.type === 'confChange') r.applyConfChangeEntry(e);
-      r.log.appliedTo(applied[applied.length - 1]!.index);
-      r.onApplied(applied);
-    }
+  }
+
+  /** The driver applied these committed entries (from accepted Readys, in order). */
+  applied(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const r = this.raft;
+    for (const e of entries) if (e.type === 'confChange') r.applyConfChangeEntry(e);
+    r.log.appliedTo(entries[entries.length - 1]!.index);
+    r.onApplied(entries);
   }
 
   termAt(index: number): number | undefined {

@@ -12,6 +12,8 @@ export class RaftLog {
   committed: number;
   /** Highest index the driver has applied (reported through advance). */
   applied: number;
+  /** Highest index handed to the driver for applying (>= applied; the same with a synchronous driver). */
+  applying: number;
 
   constructor(
     readonly storage: LogStorage,
@@ -21,6 +23,12 @@ export class RaftLog {
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
+  }
+
+  /** The last index durable in storage and still part of the log (entries in progress are not). */
+  stableLastIndex(): number {
+    return Math.min(this.storage.lastIndex(), this.unstable.offset - 1);
   }
 
   firstIndex(): number {
@@ -173,23 +181,27 @@ export class RaftLog {
       throw new Error(`raft: applied ${index} outside [${this.applied}, ${this.committed}]`);
     }
     this.applied = index;
+    if (this.applying < index) this.applying = index;
   }
 
   hasPendingSnapshot(): boolean {
     return this.unstable.snapshot !== null;
   }
 
-  /** Committed entries not yet applied, up to `maxApplyBytes` (none while a snapshot waits to be installed). */
+  /**
+   * Committed entries not yet handed out for applying, up to `maxApplyBytes` — only those already durable here,
+   * so a driver may apply them at once (none while a snapshot waits to be installed).
+   */
   nextCommittedEntries(): Entry[] {
     if (this.hasPendingSnapshot()) return [];
-    const lo = Math.max(this.applied + 1, this.firstIndex());
-    const hi = this.committed + 1;
+    const lo = Math.max(this.applying + 1, this.firstIndex());
+    const hi = Math.min(this.committed, this.stableLastIndex()) + 1;
     if (lo >= hi) return [];
     return this.slice(lo, hi, this.maxApplyBytes);
   }
 
   hasNextCommittedEntries(): boolean {
-    return !this.hasPendingSnapshot() && this.committed > this.applied;
+    return !this.hasPendingSnapshot() && Math.min(this.committed, this.stableLastIndex()) > this.applying;
   }
 
   restore(snapshot: Snapshot): void {

@@ -145,6 +145,7 @@ export class Raft {
       }
     }
     this.log.applied = applied;
+    this.log.applying = applied;
     this.becomeFollower(this.term, null);
   }
 
@@ -345,7 +346,7 @@ export class Raft {
 
   /** The last index known durable here and still part of the log. */
   private stableLastIndex(): number {
-    return Math.min(this.log.storage.lastIndex(), this.log.unstable.offset - 1);
+    return this.log.stableLastIndex();
   }
 
   becomeFollower(term: number, lead: NodeId | null): void {

@@ -29,6 +29,8 @@ export interface SimOptions {
   readonly profile?: 'mixed' | 'stormy';
   /** Fixed engine limits instead of the per-seed random choice. */
   readonly tuning?: EngineTuning;
+  /** Drive engines with asynchronous storage writes. Default: on for even seeds (both modes get tested). */
+  readonly asyncStorage?: boolean;
 }
 
 export interface SimStats extends WorkloadStats {
@@ -90,7 +92,8 @@ export class ClusterSim {
    * the short-lived leaders with divergent log tails that subtle commit bugs need (Raft paper, Figure 8).
    */
   private readonly stormy: boolean;
-  private readonly o: Required<Omit<SimOptions, 'tuning'>> & Pick<SimOptions, 'tuning'>;
+  private readonly o: Required<Omit<SimOptions, 'tuning' | 'asyncStorage'>> & Pick<SimOptions, 'tuning'>;
+  private readonly asyncStorage: boolean;
 
   constructor(
     private readonly factory: EngineFactory,
@@ -108,6 +111,8 @@ export class ClusterSim {
       ...options,
     };
     this.random = new SeededRandom(this.o.seed);
+    // Not drawn from the random stream, so that a seed's schedule does not depend on the mode.
+    this.asyncStorage = options.asyncStorage ?? this.o.seed % 2 === 0;
     const stormyDraw = this.random.chance(0.35);
     this.stormy = this.o.profile === 'stormy' || stormyDraw;
     this.network = new SimNetwork(
@@ -154,6 +159,7 @@ export class ClusterSim {
         10 + this.random.int(40),
         this.random.int(12),
         tuning,
+        this.asyncStorage,
       );
       this.nodes.set(id, node);
       if (i <= this.o.nodes) this.founders.push(id);

@@ -62,7 +62,16 @@ export class SimNode<M extends MessageEnvelope> {
     /** Entries kept in the log behind a snapshot for slow followers. */
     private readonly keepBehind: number,
     private readonly tuning: EngineTuning,
+    /**
+     * Drive the engine with asynchronous storage writes: take the next Ready while earlier ones are still being
+     * synced (several in flight, completing in order), as the real node does.
+     */
+    private readonly asyncStorage: boolean,
   ) {}
+
+  /** Readys whose writes are in flight (async mode), and when the last one completes. */
+  private inFlight = 0;
+  private lastSyncDoneAt = 0;
 
   get up(): boolean {
     return this.engine !== null;
@@ -87,6 +96,7 @@ export class SimNode<M extends MessageEnvelope> {
     this.engine = null;
     this.generation++;
     this.busy = false;
+    this.inFlight = 0;
     this.pendingReads.length = 0;
     this.crashes++;
   }
@@ -124,6 +134,10 @@ export class SimNode<M extends MessageEnvelope> {
 
   /** The driver loop: take a Ready if there is one and no other is being persisted. */
   pump(): void {
+    if (this.asyncStorage) {
+      this.pumpAsync();
+      return;
+    }
     const engine = this.engine;
     if (!engine || this.busy || !engine.hasReady()) return;
     const rd = engine.ready();
@@ -138,6 +152,56 @@ export class SimNode<M extends MessageEnvelope> {
       if (this.random.chance(d.slowSyncRate)) delay += this.random.next() * d.slowSyncMs;
     }
     this.queue.schedule(delay, () => this.finishReady(gen, rd));
+  }
+
+  /** At most this many Readys in flight at once (async mode). */
+  private static readonly MAX_IN_FLIGHT = 4;
+
+  private pumpAsync(): void {
+    const engine = this.engine;
+    while (engine && this.engine === engine && this.inFlight < SimNode.MAX_IN_FLIGHT && engine.hasReady()) {
+      const rd = engine.ready();
+      engine.accept(rd);
+      if (rd.softState) this.hooks.onSoftState(this, rd.softState, engine.status().term);
+      for (const m of rd.sendNow) this.hooks.send(m.type === 'snap' ? this.freshSnapshotMessage(m, engine) : m);
+      // Committed entries in a Ready are durable already: apply at once, while later writes are in flight.
+      for (const e of rd.committedEntries) {
+        if (e.index <= this.sm.applied) continue;
+        this.sm.apply(e);
+        this.hooks.onApplied(this, e, this.sm.digest);
+      }
+      engine.applied(rd.committedEntries);
+      this.pendingReads.push(...rd.readStates);
+      this.serveReads();
+      // Writes complete in order (one disk): each after the previous one, plus its own latency.
+      let delay = 0;
+      if (rd.mustSync) {
+        const d = this.disk_;
+        delay = d.minSyncMs + this.random.next() * (d.maxSyncMs - d.minSyncMs);
+        if (this.random.chance(d.slowSyncRate)) delay += this.random.next() * d.slowSyncMs;
+      }
+      const doneAt = Math.max(this.queue.now, this.lastSyncDoneAt) + delay;
+      this.lastSyncDoneAt = doneAt;
+      this.inFlight++;
+      const gen = this.generation;
+      this.queue.schedule(doneAt - this.queue.now, () => this.finishAsync(gen, rd));
+    }
+  }
+
+  private finishAsync(gen: number, rd: Ready<M>): void {
+    if (gen !== this.generation || !this.engine) return; // crashed before the write completed: lost
+    this.inFlight--;
+    this.disk.persistReady(rd);
+    if (rd.snapshot) {
+      this.sm.restore(rd.snapshot.data);
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.hooks.onSnapshotInstalled(this, this.sm.applied, this.sm.digest);
+    }
+    this.engine.persisted(rd);
+    for (const m of rd.sendAfterPersist) this.hooks.send(m);
+    this.serveReads();
+    this.maybeSnapshot();
+    this.pump();
   }
 
   /**

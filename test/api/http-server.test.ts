@@ -21,7 +21,12 @@ async function withServer(fn: (port: number) => Promise<void>): Promise<void> {
   }
 }
 
-function h2Request(port: number, path: string, method = 'GET', body?: string): Promise<{ status: number; json: unknown }> {
+function h2Request(
+  port: number,
+  path: string,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', reject);
@@ -44,7 +49,12 @@ function h2Request(port: number, path: string, method = 'GET', body?: string): P
   });
 }
 
-function h1Request(port: number, path: string, method = 'GET', body?: string): Promise<{ status: number; json: unknown }> {
+function h1Request(
+  port: number,
+  path: string,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method }, (res) => {
       let text = '';

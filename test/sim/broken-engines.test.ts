@@ -27,7 +27,7 @@ const cases: { name: string; expect: InvariantName[]; options: Omit<SimOptions, 
   },
   { name: 'votes-twice-per-term', expect: ['election safety'], options: { nodes: 5 }, maxSeeds: 300 },
   { name: 'lease-read-without-check-quorum', expect: ['read freshness'], options: { nodes: 3 }, maxSeeds: 200 },
-  { name: 'lease-outlives-election-timeout', expect: ['read freshness'], options: { nodes: 3 }, maxSeeds: 200 },
+  { name: 'lease-outlives-election-timeout', expect: ['read freshness'], options: { nodes: 5 }, maxSeeds: 400 },
   {
     // Figure 8 of the Raft paper needs short-lived leaders with divergent tails, and one-entry appends.
     name: 'commits-previous-term-entries',
