@@ -6,6 +6,7 @@ import { NotLeaderError } from '../node/replica.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { ApiError } from './errors.js';
 import { LeaderForwarder } from './forwarder.js';
+import { registerHealthRoutes } from './health-routes.js';
 import { DualProtocolServer, readBody, sendError } from './http-server.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
@@ -38,6 +39,7 @@ export class ApiServer {
     registerLeaseRoutes(this);
     registerWatchRoute(this);
     registerClusterRoutes(this);
+    registerHealthRoutes(this);
     registerMaintenanceRoutes(this);
     if (node.config.enableTestHooks) registerTestHookRoutes(this);
     this.server = new DualProtocolServer((req, res) => {
@@ -57,7 +59,10 @@ export class ApiServer {
         this.inFlight--;
         const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
         node.metrics.httpRequests.inc({ route, method: req.method ?? '', code: String(res.statusCode) });
-        node.metrics.httpSeconds.observe({ route }, (performance.now() - started) / 1000);
+        const ms = performance.now() - started;
+        node.metrics.httpSeconds.observe({ route }, ms / 1000);
+        // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
+        if (route !== '/v1/watch') node.health?.monitor.recordRequest(ms, res.statusCode < 500);
       };
       res.once('finish', done);
       res.once('close', done);

@@ -200,6 +200,12 @@ export function registerClusterRoutes(api: ApiServer): void {
       await api.forwardToLeader(ctx, node.replica.leader, undefined);
       return;
     }
+    if (!node.health.isHealthy(to) && !boolParam(ctx, 'force')) {
+      throw new ApiError(
+        'INVALID_MEMBER',
+        `${to} is not healthy (suspect, dead or degraded); add force=true to insist`,
+      );
+    }
     try {
       node.replica.engine.transferLeadership(to);
     } catch (error) {

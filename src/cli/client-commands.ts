@@ -216,26 +216,72 @@ export function registerClientCommands(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       await run(cmd, async (client, json) => {
         const s = await client.status();
+        const h = await client.health().catch(() => null);
         if (json) {
-          console.log(JSON.stringify(s));
+          console.log(JSON.stringify({ ...s, health: h?.nodes ?? null }));
           return;
         }
         console.log(
           `cluster: leader ${s.leader ?? '(none)'}, term ${s.term}, commit ${s.commit}, revision ${s.revision} (asked ${s.node})`,
         );
-        const header = ['NAME', 'ROLE', 'HTTP', 'PEER', 'MATCH', 'COMMIT', 'APPLIED', 'REACHABLE'];
-        const rows = s.members.map((m) => [
-          m.name,
-          m.role,
-          m.http ?? '-',
-          m.peer,
-          m.match === null ? '-' : String(m.match),
-          m.commit === null ? '-' : String(m.commit),
-          m.applied === null ? '-' : String(m.applied),
-          m.reachable ? 'yes' : 'no',
-        ]);
+        const health = new Map((h?.nodes ?? []).map((n) => [n.name, n]));
+        const num = (v: number | null | undefined, digits = 0) =>
+          v === null || v === undefined ? '-' : v.toFixed(digits);
+        const header = [
+          'NAME',
+          'ROLE',
+          'STATE',
+          'CONDITION',
+          'HTTP',
+          'MATCH',
+          'APPLIED',
+          'CPU%',
+          'LAG99',
+          'FSYNC99',
+          'DISK%',
+        ];
+        const rows = s.members.map((m) => {
+          const n = health.get(m.name);
+          const v = n?.metrics ?? null;
+          const condition = n
+            ? n.reasons.length
+              ? `${n.condition}(${n.reasons.map((r) => r.code).join(',')})`
+              : n.condition
+            : '-';
+          return [
+            m.name,
+            m.role,
+            n?.state ?? '-',
+            condition,
+            m.http ?? '-',
+            m.match === null ? '-' : String(m.match),
+            m.applied === null ? '-' : String(m.applied),
+            num(v?.cpuProcessPercent),
+            num(v?.eventLoopLagP99Ms, 1),
+            num(v?.fsyncP99Ms, 1),
+            num(v?.diskUsedPercent),
+          ];
+        });
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) console.log(row.map((c, i) => pad(c, widths[i]!)).join('  '));
+      });
+    });
+
+  program
+    .command('events')
+    .description("what the cluster did by itself and why (every member's events, by time)")
+    .option('--local', 'only the events of the node asked')
+    .action(async (o: { local?: boolean }, cmd: Command) => {
+      await run(cmd, async (client, json) => {
+        const r = await client.events({ cluster: !o.local });
+        if (json) {
+          console.log(JSON.stringify(r));
+          return;
+        }
+        for (const e of r.events) {
+          console.log(`${e.at}  ${e.node}  ${e.action}${e.target ? ` ${e.target}` : ''}  [${e.outcome}]  ${e.reason}`);
+        }
+        if (r.unreachable?.length) console.error(`(no answer from ${r.unreachable.join(', ')})`);
       });
     });
 

@@ -21,6 +21,12 @@ interface StartOptions {
   region?: string;
   weight?: string;
   testSyncDelayMs?: string;
+  heartbeatIntervalMs?: string;
+  timeUntilDeadMs?: string;
+  phiThreshold?: string;
+  healthSustainMs?: string;
+  slowFsyncMs?: string;
+  standby?: boolean;
   enableTestHooks?: boolean;
   testUnsafeLocalReads?: boolean;
 }
@@ -52,6 +58,11 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
     maxValueBytes: int('--max-value-bytes', o.maxValueBytes),
     testSyncDelayMs: int('--test-sync-delay-ms', o.testSyncDelayMs),
+    heartbeatIntervalMs: int('--heartbeat-interval-ms', o.heartbeatIntervalMs),
+    timeUntilDeadMs: int('--time-until-dead-ms', o.timeUntilDeadMs),
+    ...(o.phiThreshold !== undefined ? { phiThreshold: Number(o.phiThreshold) } : {}),
+    healthSustainMs: int('--health-sustain-ms', o.healthSustainMs),
+    ...(o.slowFsyncMs !== undefined ? { slowFsyncMs: Number(o.slowFsyncMs) } : {}),
     enableTestHooks: o.enableTestHooks === true,
     testUnsafeLocalReads: o.testUnsafeLocalReads === true,
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel as 'info' } : {}),
@@ -85,6 +96,12 @@ export function registerStartCommand(program: Command): void {
     .option('--zone <zone>', 'placement label: zone')
     .option('--region <region>', 'placement label: region')
     .option('--weight <n>', 'placement label: relative capacity for weighted balancing')
+    .option('--heartbeat-interval-ms <ms>', 'health heartbeats to every peer (default 1000)')
+    .option('--time-until-dead-ms <ms>', 'suspect this long means dead (default 300000)')
+    .option('--phi-threshold <phi>', 'failure-detector threshold (default 8)')
+    .option('--health-sustain-ms <ms>', 'how long a health rule must hold to change a condition (default 30000)')
+    .option('--slow-fsync-ms <ms>', 'fsync p99 above this (sustained) degrades a node (default 50)')
+    .option('--standby', 'label this node a standby (a spare; add it as a learner)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--test-sync-delay-ms <ms>', 'TEST ONLY: slow every log sync by this much')
     .option('--enable-test-hooks', 'TEST ONLY: serve /v1/test/* routes (runtime fault hooks)')
@@ -97,6 +114,7 @@ export function registerStartCommand(program: Command): void {
         if (o.zone) labels.zone = o.zone;
         if (o.region) labels.region = o.region;
         if (o.weight) labels.weight = o.weight;
+        if (o.standby) labels.standby = 'true';
         node = await CairnNode.start(config, { labels });
       } catch (error) {
         console.error(`cairn start: ${error instanceof Error ? error.message : String(error)}`);

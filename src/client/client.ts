@@ -256,6 +256,21 @@ export class Client {
     return this.json('GET', '/v1/cluster/status');
   }
 
+  /** Every member's liveness, condition and vital signs, as the node asked sees them. */
+  async health(): Promise<ClusterHealth> {
+    return this.json('GET', '/v1/cluster/health');
+  }
+
+  /** Automatic actions and observations: this node's, or (cluster) every member's merged by time. */
+  async events(
+    options: { cluster?: boolean; since?: number } = {},
+  ): Promise<{ events: ClusterEvent[]; unreachable?: string[] }> {
+    return this.json(
+      'GET',
+      `/v1/cluster/events${query({ cluster: options.cluster ? 'true' : undefined, since: options.since })}`,
+    );
+  }
+
   async addMember(name: string, peer: string, http?: string): Promise<MembershipResult> {
     return this.json('POST', '/v1/cluster/members', { name, peer, ...(http ? { http } : {}) });
   }
@@ -292,6 +307,29 @@ export class Client {
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => {})));
     this.pools.clear();
   }
+}
+
+export interface ClusterEvent {
+  readonly id: number;
+  readonly at: string;
+  readonly node: string;
+  readonly action: string;
+  readonly target?: string;
+  readonly reason: string;
+  readonly outcome: string;
+}
+
+export interface ClusterHealth {
+  readonly node: string;
+  readonly nodes: {
+    name: string;
+    state: 'alive' | 'suspect' | 'dead';
+    phi: number;
+    condition: 'healthy' | 'degraded' | 'unknown';
+    reasons: { code: string; severity: string; message: string }[];
+    metrics: Record<string, number | null> | null;
+    lastHeartbeatMsAgo: number | null;
+  }[];
 }
 
 export interface MembershipResult {

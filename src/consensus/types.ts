@@ -161,6 +161,18 @@ export interface EngineStatus {
   readonly leadTransferee: NodeId | null;
 }
 
+/**
+ * How this node takes part in elections, set by the node's health layer: a degraded node campaigns later than
+ * healthy ones (so they win first), and a node may refuse pre-votes to candidates it knows are unhealthy while a
+ * healthy one could lead. Pre-votes are advisory, so neither affects safety.
+ */
+export interface CampaignPolicy {
+  /** Extra ticks to wait, beyond the randomized election timeout, before campaigning. Default 0. */
+  readonly deferTicks: number;
+  /** Grant a pre-vote to this candidate? null: always (subject to the usual checks). */
+  readonly acceptCandidate: ((candidate: NodeId) => boolean) | null;
+}
+
 /** The interface the node, the simulator and the torture harness drive; Raft and Multi-Paxos implement it. */
 export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   readonly id: NodeId;
@@ -180,6 +192,8 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   reportSnapshot(to: NodeId, ok: boolean): void;
   /** The driver could not deliver to `to` (connection down): stop pipelining to it for now. */
   reportUnreachable(to: NodeId): void;
+  /** Health-aware election behaviour (see CampaignPolicy). */
+  setCampaignPolicy(policy: CampaignPolicy): void;
   hasReady(): boolean;
   ready(): Ready<M>;
   /** Synchronous driving: everything in `ready` was persisted, sent and applied (accept + persisted + applied). */

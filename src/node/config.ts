@@ -44,6 +44,16 @@ export interface NodeConfig {
   readonly historyRetentionRevisions: number;
   /** pino log level. Default info. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Health heartbeats to every peer, this often. Default 1000 ms. */
+  readonly heartbeatIntervalMs: number;
+  /** A peer suspect for this long is dead (and may be replaced by a spare). Default 300 000 ms (5 min). */
+  readonly timeUntilDeadMs: number;
+  /** Phi-accrual threshold: above it a peer is suspect. Default 8. */
+  readonly phiThreshold: number;
+  /** How long a health rule's condition must hold before a node is degraded (and healthy again). Default 30 000 ms. */
+  readonly healthSustainMs: number;
+  /** fsync p99 above this (sustained) makes a node degraded. Default 50 ms. */
+  readonly slowFsyncMs: number;
   /** TEST ONLY: every log sync is slowed by this much (simulates a slow disk). Default 0. */
   readonly testSyncDelayMs: number;
   /** TEST ONLY: serve test-hook routes (/v1/test/...) such as changing the sync delay at runtime. Default false. */
@@ -119,6 +129,11 @@ const schema = z.object({
     .max(64 * 1024 * 1024),
   historyRetentionRevisions: z.number().int().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  heartbeatIntervalMs: z.number().int().min(10).max(60_000),
+  timeUntilDeadMs: z.number().int().min(100),
+  phiThreshold: z.number().positive().max(100),
+  healthSustainMs: z.number().int().min(0),
+  slowFsyncMs: z.number().positive(),
   testSyncDelayMs: z.number().int().min(0).max(60_000),
   enableTestHooks: z.boolean(),
   testUnsafeLocalReads: z.boolean(),
@@ -157,6 +172,11 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     maxValueBytes: 1024 * 1024,
     historyRetentionRevisions: 100_000,
     logLevel: 'info' as const,
+    heartbeatIntervalMs: 1000,
+    timeUntilDeadMs: 300_000,
+    phiThreshold: 8,
+    healthSustainMs: 30_000,
+    slowFsyncMs: 50,
     testSyncDelayMs: 0,
     enableTestHooks: false,
     testUnsafeLocalReads: false,

@@ -17,6 +17,7 @@ export class NodeMetrics {
   readonly leaderChanges: Counter;
   readonly droppedMessages: Counter<'reason'>;
   readonly forwarded: Counter<'route'>;
+  readonly events: Counter<'action' | 'outcome'>;
 
   constructor(labels: Record<string, string>) {
     this.registry.setDefaultLabels(labels);
@@ -81,6 +82,12 @@ export class NodeMetrics {
       name: 'cairn_peer_messages_dropped_total',
       help: 'Peer messages dropped (malformed, misaddressed, incomplete snapshot)',
       labelNames: ['reason'],
+      registers: r,
+    });
+    this.events = new Counter({
+      name: 'cairn_cluster_events_total',
+      help: 'Automatic actions and observations (see GET /v1/cluster/events)',
+      labelNames: ['action', 'outcome'],
       registers: r,
     });
     this.forwarded = new Counter({

@@ -10,9 +10,12 @@ import { malformedReason, type RaftMessage } from '../raft/messages.js';
 import { LogStore } from '../storage/log-store.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { systemRandom } from '../util/random.js';
+import { Autopilot } from './autopilot.js';
 import { ConfigError, type NodeConfig } from './config.js';
+import { EventLog } from './event-log.js';
 import { MemberRegistry } from './member-registry.js';
 import { NodeMetrics } from './metrics.js';
+import { NodeHealth } from './node-health.js';
 import { Replica, recoverSnapshotInstall } from './replica.js';
 import { type WireMessage, wireMessageProblem } from './wire.js';
 
@@ -45,6 +48,9 @@ export class CairnNode {
   private transport!: TcpTransport;
   private api!: ApiServer;
   replica!: Replica;
+  health!: NodeHealth;
+  events!: EventLog;
+  private autopilot!: Autopilot;
   kv!: KvStore;
   logStore!: LogStore;
   registry!: MemberRegistry;
@@ -88,10 +94,16 @@ export class CairnNode {
   private async open(): Promise<void> {
     const c = this.config;
     await mkdir(c.dataDir, { recursive: true });
+    this.events = new EventLog(c.name, this.metrics.events, (e) =>
+      this.logger.info({ event: e.action, target: e.target, reason: e.reason, outcome: e.outcome }, 'cluster event'),
+    );
     this.logStore = await LogStore.open({
       dir: join(c.dataDir, 'raft'),
       testSyncDelayMs: c.testSyncDelayMs,
-      onSync: (ms) => this.metrics.fsyncSeconds.observe(ms / 1000),
+      onSync: (ms) => {
+        this.metrics.fsyncSeconds.observe(ms / 1000);
+        this.health?.monitor.recordSync(ms);
+      },
     });
     await this.loadIdentityAndRegistry();
     this.kv = await KvStore.open({
@@ -130,7 +142,44 @@ export class CairnNode {
       sendAsync: (to, message) => this.transport.sendAsync(to, message),
       onMembershipChanged: () => this.onMembershipChanged(),
       onFatal: (error) => this.fatal(error),
+      onLeaderChange: (leader, role) => {
+        if (role === 'leader')
+          this.events.record('became-leader', 'won an election or received leadership', 'observed', this.config.name);
+        void leader;
+      },
     });
+
+    this.health = new NodeHealth({
+      name: c.name,
+      options: {
+        heartbeatIntervalMs: c.heartbeatIntervalMs,
+        timeUntilDeadMs: c.timeUntilDeadMs,
+        phiThreshold: c.phiThreshold,
+        dataDir: c.dataDir,
+        rules: { sustainMs: c.healthSustainMs, recoverMs: c.healthSustainMs, slowFsyncP99Ms: c.slowFsyncMs },
+      },
+      send: (peer, message) => {
+        this.transport.send(peer, message);
+      },
+      peers: () =>
+        this.registry
+          .list()
+          .map((m) => m.name)
+          .filter((n) => n !== c.name),
+      events: this.events,
+      logger: this.logger,
+      now: () => performance.now(),
+      onChange: () => this.updateCampaignPolicy(),
+    });
+    this.autopilot = new Autopilot(
+      this.replica,
+      this.health,
+      this.events,
+      this.logger,
+      () => performance.now(),
+      c.name,
+    );
+    this.updateCampaignPolicy();
 
     this.api = new ApiServer(this);
     const [host, port] = splitHostPort(c.httpListen);
@@ -139,7 +188,19 @@ export class CairnNode {
     await this.transport.start();
 
     this.registry.announce(c.name, this.httpAddress, this.options.labels ?? {});
-    this.timers.push(setInterval(() => this.replica.tick(), c.tickMs));
+    let expectedTickAt = performance.now() + c.tickMs;
+    this.timers.push(
+      setInterval(() => {
+        const now = performance.now();
+        // How late this tick fired: a stalled event loop must not accuse every peer of being dead.
+        const stall = Math.max(0, now - expectedTickAt);
+        expectedTickAt = now + c.tickMs;
+        this.replica.tick();
+        this.health.evaluate(stall);
+      }, c.tickMs),
+    );
+    this.health.start();
+    this.timers.push(setInterval(() => this.autopilot.run(), 1000));
     this.timers.push(setInterval(() => this.sayHelloToAll(), HELLO_INTERVAL_MS));
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
     this.replica.schedulePump();
@@ -210,6 +271,9 @@ export class CairnNode {
           this.progressReports.set(from, { commit: message.commit!, applied: message.applied! });
         }
         return;
+      case 'health':
+        if (!this.health.onHeartbeat(from, message.hb)) this.metrics.droppedMessages.inc({ reason: 'bad_heartbeat' });
+        return;
       case 'snapBegin':
         if (message.group === 0) this.replica.onSnapshotBegin(from, message.id, message.index);
         return;
@@ -241,7 +305,24 @@ export class CairnNode {
 
   private onMembershipChanged(): void {
     this.transport.setPeers(this.registry.peersOf(this.config.name));
+    this.health?.membersChanged();
     this.persistRegistry();
+  }
+
+  /**
+   * Leadership goes to healthy nodes first: a degraded node campaigns two election timeouts late, and pre-votes
+   * are refused to an unhealthy candidate while some healthy voter could lead instead (docs/health.md).
+   */
+  private updateCampaignPolicy(): void {
+    const degraded = !this.health.isHealthy(this.config.name);
+    this.replica.engine.setCampaignPolicy({
+      deferTicks: degraded ? 2 * this.config.electionTicks : 0,
+      acceptCandidate: (candidate) => {
+        if (this.health.isHealthy(candidate)) return true;
+        const voters = this.replica.engine.status().confState.voters;
+        return !voters.some((v) => v !== candidate && this.health.isHealthy(v));
+      },
+    });
   }
 
   /** Persists the registry; writes are chained so an older list never lands after a newer one. */
@@ -278,6 +359,7 @@ export class CairnNode {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.health?.stop();
     this.replica?.close();
     await this.api?.close().catch(() => {});
     await this.transport?.close().catch(() => {});

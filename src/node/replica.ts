@@ -58,6 +58,8 @@ export interface ReplicaDeps {
   readonly onMembershipChanged: () => void;
   /** Storage failed: the node cannot go on safely. */
   readonly onFatal: (error: unknown) => void;
+  /** Leadership changed (for the event log). */
+  readonly onLeaderChange?: (leader: string | null, role: string) => void;
 }
 
 interface IncomingSnapshot {
@@ -385,6 +387,7 @@ export class Replica {
       this.linearizableReads.leaderChanged();
       this.leaseReads.leaderChanged();
       this.d.logger.info({ group: this.d.group, leader: soft.leader, role: soft.role }, 'leader changed');
+      this.d.onLeaderChange?.(soft.leader, soft.role);
     }
     this.d.metrics.isLeader.set(soft.role === 'leader' ? 1 : 0);
     if (soft.role === 'leader' && !wasLeader) this.lessor.promote(this.d.kv.leases());

@@ -18,6 +18,8 @@ export type WireMessage =
       readonly commit?: number;
       readonly applied?: number;
     }
+  /** A health heartbeat (vital signs and condition), every second; parsed by src/cluster/health. */
+  | { readonly t: 'health'; readonly hb: unknown }
   /** Snapshot stream: begin (with the Raft snapshot metadata), chunks in order, end. */
   | { readonly t: 'snapBegin'; readonly group: number; readonly id: string; readonly index: number }
   | {
@@ -43,6 +45,8 @@ export function wireMessageProblem(raw: unknown): string | null {
         m.labels !== null
         ? null
         : 'bad hello';
+    case 'health':
+      return typeof m.hb === 'object' && m.hb !== null ? null : 'bad health heartbeat';
     case 'snapBegin':
       return Number.isSafeInteger(m.group) && typeof m.id === 'string' && Number.isSafeInteger(m.index)
         ? null

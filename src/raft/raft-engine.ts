@@ -1,4 +1,5 @@
 import type {
+  CampaignPolicy,
   ConfChange,
   ConsensusEngine,
   EngineStatus,
@@ -78,6 +79,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
 
   reportUnreachable(to: NodeId): void {
     this.raft.reportUnreachable(to);
+  }
+
+  setCampaignPolicy(policy: CampaignPolicy): void {
+    this.raft.campaignPolicy = policy;
   }
 
   hasReady(): boolean {

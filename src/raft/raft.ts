@@ -2,6 +2,7 @@ import { decodeConfChange, encodeConfChange } from '../consensus/conf-change-cod
 import { ConsensusError, LogCompactedError, SnapshotTemporarilyUnavailableError } from '../consensus/errors.js';
 import { entriesSize } from '../consensus/log-storage.js';
 import type {
+  CampaignPolicy,
   ConfChange,
   Entry,
   EntryType,
@@ -83,6 +84,9 @@ export class Raft {
   pendingConfIndex = 0;
   /** Bytes of entries this leader appended that are not yet applied. */
   uncommittedBytes = 0;
+
+  /** Set by the node's health layer (see CampaignPolicy): campaign later, refuse pre-votes to the unhealthy. */
+  campaignPolicy: CampaignPolicy = { deferTicks: 0, acceptCandidate: null };
 
   /** Ticks since this engine was created: the clock for leases. */
   ticks = 0;
@@ -279,7 +283,7 @@ export class Raft {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout + this.campaignPolicy.deferTicks) {
       this.electionElapsed = 0;
       this.hup(this.opts.preVote ? 'preVote' : 'election');
     }
@@ -505,7 +509,10 @@ export class Raft {
 
   private handleVoteRequest(m: RaftMessage): void {
     const respType: RaftMessageType = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
-    if (this.canGrantVote(m)) {
+    const filter = this.campaignPolicy.acceptCandidate;
+    // Only pre-votes are filtered by health: a real vote follows the protocol alone.
+    const healthOk = m.type !== 'preVote' || filter === null || filter(m.from);
+    if (healthOk && this.canGrantVote(m)) {
       this.send(m.from, respType, { term: m.term });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
