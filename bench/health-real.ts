@@ -1,0 +1,151 @@
+/**
+ * Failure detection with real processes (`npm run bench:health`):
+ *  1. detection time: N times, SIGSTOP a follower and time until the leader's /v1/cluster/health says `suspect`
+ *     (then SIGCONT and wait until it is `alive` again); prints the median and p99;
+ *  2. false suspicions: M minutes with a busy child process saturating one CPU core next to the cluster; counts
+ *     the peer-suspect events every node recorded (none is expected: nothing failed).
+ *
+ *   npm run bench:health [-- --stops 20 --busy-minutes 10 --json]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Args {
+  stops: number;
+  busyMinutes: number;
+  json: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = { stops: 20, busyMinutes: 10, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--stops') a.stops = Number(argv[++i]);
+    else if (argv[i] === '--busy-minutes') a.busyMinutes = Number(argv[++i]);
+    else if (argv[i] === '--json') a.json = true;
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return a;
+}
+
+async function json<T>(url: string): Promise<T> {
+  const r = await request(url, { headersTimeout: 3000, bodyTimeout: 3000 });
+  return (await r.body.json()) as T;
+}
+
+async function main(): Promise<void> {
+  const args = parse(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-health-'));
+  const base = 23_000 + Math.floor(Math.random() * 20_000);
+  const names = ['n1', 'n2', 'n3'];
+  const cluster = names.map((n, i) => `${n}=127.0.0.${i + 1}:${base + i}`).join(',');
+  const procs = names.map((n, i) =>
+    spawn(
+      process.execPath,
+      [
+        MAIN,
+        'start',
+        '--name',
+        n,
+        '--data-dir',
+        join(dir, n),
+        '--peer-listen',
+        `127.0.0.${i + 1}:${base + i}`,
+        '--http-listen',
+        `127.0.0.1:${base + 100 + i}`,
+        '--initial-cluster',
+        cluster,
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  const http = (i: number) => `http://127.0.0.1:${base + 100 + i}`;
+  let busy: ReturnType<typeof spawn> | null = null;
+  try {
+    let leader = -1;
+    for (let t = 0; t < 100 && leader < 0; t++) {
+      await sleep(200);
+      const s = await json<{ leader: string | null }>(`${http(0)}/v1/cluster/status?local=true`).catch(() => null);
+      if (s?.leader) leader = names.indexOf(s.leader);
+    }
+    if (leader < 0) throw new Error('no leader');
+    await sleep(5000); // detectors need samples
+    const detections: number[] = [];
+    for (let k = 0; k < args.stops; k++) {
+      const victim = (leader + 1 + (k % 2)) % 3;
+      procs[victim]!.kill('SIGSTOP');
+      const stoppedAt = performance.now();
+      let detectedAt = 0;
+      while (!detectedAt && performance.now() - stoppedAt < 20_000) {
+        const h = await json<{ nodes: { name: string; state: string }[] }>(`${http(leader)}/v1/cluster/health`);
+        if (h.nodes.find((n) => n.name === names[victim])?.state === 'suspect') detectedAt = performance.now();
+        else await sleep(20);
+      }
+      procs[victim]!.kill('SIGCONT');
+      if (detectedAt) detections.push(Math.round(detectedAt - stoppedAt));
+      for (let t = 0; t < 200; t++) {
+        const h = await json<{ nodes: { name: string; state: string }[] }>(`${http(leader)}/v1/cluster/health`);
+        if (h.nodes.find((n) => n.name === names[victim])?.state === 'alive') break;
+        await sleep(100);
+      }
+      await sleep(1000 + Math.random() * 1000); // a random heartbeat phase for the next stop
+    }
+    const sorted = [...detections].sort((a, b) => a - b);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
+
+    // False suspicions under CPU pressure: a busy loop saturating a core next to the cluster.
+    const eventsBefore = await countSuspicions(names.map((_, i) => http(i)));
+    busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    await sleep(args.busyMinutes * 60_000);
+    busy.kill('SIGKILL');
+    busy = null;
+    const eventsAfter = await countSuspicions(names.map((_, i) => http(i)));
+    const result = {
+      stops: args.stops,
+      detected: detections.length,
+      detectionMedianMs: pct(50),
+      detectionP99Ms: pct(99),
+      detectionsMs: detections,
+      busyMinutes: args.busyMinutes,
+      falseSuspicions: eventsAfter - eventsBefore,
+    };
+    if (args.json) console.log(JSON.stringify(result));
+    else {
+      console.log(
+        `detection of a stopped node: median ${result.detectionMedianMs} ms, p99 ${result.detectionP99Ms} ms (${detections.length}/${args.stops} detected)`,
+      );
+      console.log(
+        `false suspicions in ${args.busyMinutes} min with one core saturated by a busy process: ${result.falseSuspicions}`,
+      );
+    }
+  } finally {
+    busy?.kill('SIGKILL');
+    for (const p of procs) {
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function countSuspicions(endpoints: string[]): Promise<number> {
+  let n = 0;
+  for (const e of endpoints) {
+    const r = await json<{ events: { action: string }[] }>(`${e}/v1/cluster/events`);
+    n += r.events.filter((x) => x.action === 'peer-suspect').length;
+  }
+  return n;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
