@@ -74,7 +74,7 @@ export function parseArgs(argv: string[]): BenchArgs {
   return a;
 }
 
-async function ensureTools(withEtcd: boolean): Promise<void> {
+export async function ensureTools(withEtcd: boolean): Promise<void> {
   const need: string[] = [];
   const has = async (cmd: string) =>
     exec('sh', ['-c', `command -v ${cmd}`])
@@ -203,7 +203,7 @@ async function h2load(url: string, c: Case, seconds: number, bodyFile: string): 
   return { system: 'cairn', op: c.op, inflight: c.conns * c.streams, ...parseH2load(stdout) };
 }
 
-async function runCairn(args: BenchArgs): Promise<Measurement[]> {
+export async function runCairn(args: BenchArgs): Promise<Measurement[]> {
   const cluster = new BenchCluster();
   const body = join(cluster.dir, 'value-256.bin');
   writeFileSync(body, Buffer.alloc(256, 'x'));
