@@ -9,9 +9,9 @@ import type {
   SoftState,
 } from '../consensus/types.js';
 import type { Random } from '../util/random.js';
-import type { EngineFactory, EngineTuning } from './engine-factory.js';
+import { type EngineFactory, type EngineTuning, RAFT_SEMANTICS } from './engine-factory.js';
 import type { EventQueue } from './event-queue.js';
-import { DigestStateMachine } from './state-machine.js';
+import { DigestStateMachine, entryFingerprint, valueFingerprint } from './state-machine.js';
 
 /** What a simulated node tells the rest of the simulation. */
 export interface SimNodeHooks<M extends MessageEnvelope> {
@@ -40,7 +40,7 @@ export interface DiskModel {
 export class SimNode<M extends MessageEnvelope> {
   engine: ConsensusEngine<M> | null = null;
   readonly disk = new MemoryLogStorage();
-  readonly sm = new DigestStateMachine();
+  readonly sm: DigestStateMachine;
   /** Bumped on every crash: callbacks scheduled by an earlier life are ignored. */
   private generation = 0;
   private busy = false;
@@ -62,7 +62,10 @@ export class SimNode<M extends MessageEnvelope> {
     /** Entries kept in the log behind a snapshot for slow followers. */
     private readonly keepBehind: number,
     private readonly tuning: EngineTuning,
-  ) {}
+  ) {
+    const identity = (factory.semantics ?? RAFT_SEMANTICS).entryIdentity;
+    this.sm = new DigestStateMachine(identity === 'value' ? valueFingerprint : entryFingerprint);
+  }
 
   get up(): boolean {
     return this.engine !== null;

@@ -1,0 +1,193 @@
+import type {
+  ConfChange,
+  ConsensusEngine,
+  EngineStatus,
+  Entry,
+  HardState,
+  NodeId,
+  PeerProgress,
+  ProposeResult,
+  ReadOptions,
+  Ready,
+  SoftState,
+} from '../consensus/types.js';
+import type { PaxosMessage } from './messages.js';
+import type { PaxosOptions } from './options.js';
+import { Paxos } from './paxos.js';
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+/**
+ * The Ready/advance face of a Multi-Paxos engine: the same contract as RaftEngine, so the node, the simulator and
+ * the torture harness drive either one. At most one Ready is outstanding.
+ */
+export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
+  readonly paxos: Paxos;
+  private prevHardState: HardState;
+  private prevSoftState: SoftState;
+  private outstanding: Ready<PaxosMessage> | null = null;
+
+  constructor(options: PaxosOptions | Paxos) {
+    this.paxos = options instanceof Paxos ? options : new Paxos(options);
+    this.prevHardState = this.paxos.hardState();
+    this.prevSoftState = this.paxos.softState();
+  }
+
+  get id(): NodeId {
+    return this.paxos.id;
+  }
+
+  get group(): number {
+    return this.paxos.group;
+  }
+
+  tick(): void {
+    this.paxos.tick();
+  }
+
+  step(message: PaxosMessage): void {
+    this.paxos.step(message);
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    const placed = this.paxos.propose(data);
+    return placed ? { forwarded: false, ...placed } : { forwarded: true };
+  }
+
+  proposeConfChange(change: ConfChange): ProposeResult {
+    const placed = this.paxos.proposeConfChange(change);
+    return placed ? { forwarded: false, ...placed } : { forwarded: true };
+  }
+
+  readIndex(context: number, options?: ReadOptions): void {
+    this.paxos.readIndex(context, options?.mode === 'lease');
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.paxos.transferLeadership(to);
+  }
+
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    this.paxos.reportSnapshot(to, ok);
+  }
+
+  reportUnreachable(to: NodeId): void {
+    this.paxos.reportUnreachable(to);
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    const p = this.paxos;
+    const soft = p.softState();
+    return (
+      p.hasDeferredWork() ||
+      p.msgsNow.length > 0 ||
+      p.msgsAfterPersist.length > 0 ||
+      p.readStates.length > 0 ||
+      p.log.unstable.entries.length > 0 ||
+      p.log.hasPendingSnapshot() ||
+      p.log.hasNextCommittedEntries() ||
+      !sameHardState(p.hardState(), this.prevHardState) ||
+      soft.leader !== this.prevSoftState.leader ||
+      soft.role !== this.prevSoftState.role
+    );
+  }
+
+  ready(): Ready<PaxosMessage> {
+    if (this.outstanding !== null) throw new Error('paxos: ready() called before advance() of the previous Ready');
+    const p = this.paxos;
+    p.flushDeferred();
+    const hardState = p.hardState();
+    const soft = p.softState();
+    const entries = p.log.unstableEntries().slice();
+    const snapshot = p.log.unstable.snapshot;
+    const ready: Ready<PaxosMessage> = {
+      hardState: sameHardState(hardState, this.prevHardState) ? null : hardState,
+      entries,
+      snapshot,
+      sendNow: p.msgsNow,
+      sendAfterPersist: p.msgsAfterPersist,
+      committedEntries: p.log.nextCommittedEntries(),
+      readStates: p.readStates,
+      softState: soft.leader !== this.prevSoftState.leader || soft.role !== this.prevSoftState.role ? soft : null,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== null ||
+        hardState.term !== this.prevHardState.term ||
+        hardState.vote !== this.prevHardState.vote,
+    };
+    p.msgsNow = [];
+    p.msgsAfterPersist = [];
+    p.readStates = [];
+    this.outstanding = ready;
+    return ready;
+  }
+
+  advance(ready: Ready<PaxosMessage>): void {
+    if (ready !== this.outstanding) throw new Error('paxos: advance() with a Ready that is not the outstanding one');
+    this.outstanding = null;
+    const p = this.paxos;
+    if (ready.hardState) this.prevHardState = ready.hardState;
+    if (ready.softState) this.prevSoftState = ready.softState;
+    if (ready.snapshot) {
+      p.log.unstable.stableSnapTo(ready.snapshot.meta.index);
+      if (ready.snapshot.meta.index > p.log.applied) p.log.applied = ready.snapshot.meta.index;
+    }
+    const last = ready.entries[ready.entries.length - 1];
+    if (last) {
+      p.log.unstable.stableTo(last.index, last.term);
+      p.onPersisted(last.index, last.term);
+    }
+    const applied = ready.committedEntries;
+    if (applied.length > 0) {
+      p.log.appliedTo(applied[applied.length - 1]!.index);
+      p.onApplied(applied);
+    }
+  }
+
+  termAt(index: number): number | undefined {
+    const t = this.paxos.log.termOrZero(index);
+    return t === 0 ? undefined : t;
+  }
+
+  /** The entry at `index` in this engine's log (stable or not), or undefined: for checkers, not the data path. */
+  entryAt(index: number): Entry | undefined {
+    const log = this.paxos.log;
+    if (index < log.firstIndex() || index > log.lastIndex()) return undefined;
+    return log.slice(index, index + 1, Number.MAX_SAFE_INTEGER)[0];
+  }
+
+  status(): EngineStatus {
+    const p = this.paxos;
+    const progress: PeerProgress[] = [];
+    if (p.role === 'leader') {
+      for (const [id, pr] of p.progress) {
+        progress.push({
+          id,
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          isLearner: pr.isLearner,
+          recentActive: pr.recentActive,
+        });
+      }
+      progress.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    return {
+      id: p.id,
+      group: p.group,
+      term: p.promised,
+      vote: p.promisedTo,
+      role: p.role,
+      leader: p.lead,
+      commit: p.log.committed,
+      applied: p.log.applied,
+      lastIndex: p.log.lastIndex(),
+      confState: p.appliedConf,
+      progress,
+      leadTransferee: p.leadTransferee,
+    };
+  }
+}
