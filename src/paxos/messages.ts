@@ -7,6 +7,9 @@ import type { Entry, GroupId, MessageEnvelope, NodeId, Snapshot } from '../conse
  * Answers (promise, accepted, heartbeatResp) carry the acceptor's promised ballot in `ballot`: a ballot above the
  * asker's tells it that it has been superseded (it steps down), exactly like a term in Raft's answers.
  *
+ * - prePrepare / prePromise: "would you promise this ballot?" asked before phase 1, changing no state anywhere
+ *   (Raft's pre-vote). A node that cannot win (cut off, or behind the others' compacted logs) thus never raises
+ *   its ballot, and never deposes a working leader with it. A refusal's `hint` is the acceptor's promised ballot.
  * - prepare (phase 1a): `index` = the candidate's commit index; it asks about every instance after it.
  * - promise (phase 1b): `entries` = every value this acceptor accepted after `index`, each with the ballot it was
  *   accepted in as its term; `commit` = the acceptor's commit index. `reject` with the candidate's own ballot means
@@ -21,6 +24,8 @@ import type { Entry, GroupId, MessageEnvelope, NodeId, Snapshot } from '../conse
  *   request, and the leader's answer to a read.
  */
 export type PaxosMessageType =
+  | 'prePrepare'
+  | 'prePromise'
   | 'prepare'
   | 'promise'
   | 'accept'
@@ -35,6 +40,8 @@ export type PaxosMessageType =
   | 'transferLeader';
 
 export const PAXOS_MESSAGE_TYPES: ReadonlySet<string> = new Set<PaxosMessageType>([
+  'prePrepare',
+  'prePromise',
   'prepare',
   'promise',
   'accept',

@@ -5,7 +5,7 @@ import type { Random } from '../util/random.js';
 
 /**
  * How a Multi-Paxos engine is set up. The shape is Raft's (RaftOptions) so that a driver can pass the same options
- * to either engine; `preVote` is accepted and ignored (Paxos has no pre-vote; leader stickiness plays its part).
+ * to either engine (plus `maxPromiseBytes`).
  */
 export interface PaxosOptions {
   /** This node's id. */
@@ -20,7 +20,10 @@ export interface PaxosOptions {
   readonly electionTicks?: number;
   /** Ticks between leader heartbeats. Default 1 (100 ms). Must be < electionTicks. */
   readonly heartbeatTicks?: number;
-  /** Ignored (Raft's option, accepted so that both engines take the same options). */
+  /**
+   * Ask "would you promise?" before phase 1, so that a node that cannot win never raises its ballot (and never
+   * deposes a working leader by it). Default true.
+   */
   readonly preVote?: boolean;
   /**
    * A leader that hears from no quorum within an election timeout steps down, and an acceptor that heard from a
@@ -60,6 +63,7 @@ export interface ResolvedPaxosOptions {
   readonly random: Random;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly leaseTicks: number;
   readonly maxMessageBytes: number;
@@ -107,6 +111,7 @@ export function resolvePaxosOptions(o: PaxosOptions): ResolvedPaxosOptions {
     random: o.random,
     electionTicks,
     heartbeatTicks,
+    preVote: o.preVote ?? true,
     checkQuorum,
     // Without leader stickiness nothing stops acceptors from promising a new ballot inside the lease.
     leaseTicks: checkQuorum ? leaseTicks : 0,

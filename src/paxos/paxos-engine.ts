@@ -121,6 +121,7 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     p.msgsNow = [];
     p.msgsAfterPersist = [];
     p.readStates = [];
+    p.lowestWriteSinceReady = Number.POSITIVE_INFINITY;
     this.outstanding = ready;
     return ready;
   }
@@ -135,10 +136,15 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
       p.log.unstable.stableSnapTo(ready.snapshot.meta.index);
       if (ready.snapshot.meta.index > p.log.applied) p.log.applied = ready.snapshot.meta.index;
     }
-    const last = ready.entries[ready.entries.length - 1];
-    if (last) {
-      p.log.unstable.stableTo(last.index, last.term);
-      p.onPersisted(last.index, last.term);
+    if (ready.entries.length > 0) {
+      // Entries rewritten since ready() stay unstable (the next Ready persists them again).
+      const first = ready.entries[0]!.index;
+      const stableIndex = Math.min(ready.entries[ready.entries.length - 1]!.index, p.lowestWriteSinceReady - 1);
+      if (stableIndex >= first) {
+        const term = ready.entries[stableIndex - first]!.term;
+        p.log.unstable.stableTo(stableIndex, term);
+        p.onPersisted(stableIndex, term);
+      }
     }
     const applied = ready.committedEntries;
     if (applied.length > 0) {

@@ -26,13 +26,20 @@ import {
   windowQuorumMin,
   windowVoteResult,
 } from './membership.js';
-import { malformedReason, type PaxosMessage, type PaxosMessageFields, type PaxosMessageType, paxosMessage } from './messages.js';
+import {
+  malformedReason,
+  type PaxosMessage,
+  type PaxosMessageFields,
+  type PaxosMessageType,
+  paxosMessage,
+} from './messages.js';
 import { type PaxosOptions, type ResolvedPaxosOptions, resolvePaxosOptions } from './options.js';
 import { type MergedLog, mergePromisedValues } from './promise-merge.js';
 import { ReadRounds } from './read-rounds.js';
 
 /** Answers that vouch for what was just persisted (a promise, an acceptance): sent only once the Ready is durable. */
 const SEND_AFTER_PERSIST: ReadonlySet<PaxosMessageType> = new Set<PaxosMessageType>([
+  // prepare: our promise to ourselves must be durable before anyone else's counts with it.
   'prepare',
   'promise',
   'accepted',
@@ -103,6 +110,12 @@ export class Paxos {
   private pendingConfIndexes: number[] = [];
   private windowCache: { version: number; window: ConfigWindow } | null = null;
   private logVersion = 0;
+  /**
+   * The lowest index written since the last Ready was taken. Raft's unstable log marks entries stable by (index,
+   * term), trusting log matching; a Paxos acceptor may rewrite an index with the same (index, term) tail after it
+   * while a Ready is being persisted, so `advance` never marks stable at or past this index.
+   */
+  lowestWriteSinceReady = Number.POSITIVE_INFINITY;
 
   /** The highest ballot seen in a refusal: the next campaign goes above it. */
   maxSeenBallot = 0;
@@ -117,6 +130,8 @@ export class Paxos {
   private readonly promises = new Map<NodeId, PromiseReport>();
   private readonly prepared = new Set<NodeId>();
   private forcedCampaign = false;
+  /** The ballot a pre-candidate asks about. */
+  private preBallot = 0;
 
   // Leader state.
   progress = new Map<NodeId, Progress>();
@@ -246,6 +261,7 @@ export class Paxos {
     const first = entries[0]!.index;
     this.pendingConfIndexes = this.pendingConfIndexes.filter((i) => i < first);
     for (const e of entries) if (e.type === 'confChange') this.pendingConfIndexes.push(e.index);
+    if (first < this.lowestWriteSinceReady) this.lowestWriteSinceReady = first;
     this.log.append(entries);
     this.logVersion++;
     if (this.role === 'leader') this.syncProgress();
@@ -361,7 +377,8 @@ export class Paxos {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.campaign(false);
+      if (this.opts.preVote) this.preCampaign();
+      else this.campaign(false);
     }
   }
 
@@ -428,10 +445,50 @@ export class Paxos {
     if (this.role !== 'follower' || this.lead !== null) this.becomeFollower(null);
   }
 
+  /** The ballot the next campaign will use. */
+  private candidateBallot(): number {
+    return nextBallot(Math.max(this.promised, this.maxSeenBallot), this.id);
+  }
+
+  /** Asks every voter whether it would promise our next ballot; nothing changes anywhere until a quorum would. */
+  private preCampaign(): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    const ballot = this.candidateBallot();
+    this.resetVolatile();
+    this.role = 'preCandidate';
+    this.preBallot = ballot;
+    this.votes.set(this.id, true);
+    for (const id of [...this.window().voters].sort()) {
+      if (id === this.id) continue;
+      this.send(id, 'prePrepare', { ballot, index: this.log.committed });
+    }
+    if (windowVoteResult(this.window(), this.votes) === 'won') this.campaign(false);
+  }
+
+  private handlePrePromise(m: PaxosMessage): void {
+    if (m.hint > this.maxSeenBallot) this.maxSeenBallot = m.hint;
+    if (this.role !== 'preCandidate' || m.ballot !== this.preBallot || this.votes.has(m.from)) return;
+    this.votes.set(m.from, !m.reject);
+    const result = windowVoteResult(this.window(), this.votes);
+    if (result === 'won') this.campaign(false);
+    else if (result === 'lost') this.becomeFollower(null);
+  }
+
+  /** Would we promise this prepare? The same checks as a real prepare, without changing anything. */
+  private handlePrePrepare(m: PaxosMessage): void {
+    const wouldIgnore = this.opts.checkQuorum && this.inLease();
+    const grant =
+      !wouldIgnore &&
+      m.ballot > this.promised &&
+      m.index + 1 >= this.log.firstIndex() &&
+      !this.log.hasPendingSnapshot();
+    this.send(m.from, 'prePromise', { ballot: m.ballot, reject: !grant, hint: this.promised });
+  }
+
   /** Phase 1: a new ballot above everything seen, promised to ourselves, then prepares to every voter of the window. */
   private campaign(force: boolean): void {
     if (this.role === 'leader' || !this.promotable()) return;
-    const ballot = nextBallot(Math.max(this.promised, this.maxSeenBallot), this.id);
+    const ballot = this.candidateBallot();
     this.resetVolatile();
     this.role = 'candidate';
     this.promised = ballot;
@@ -494,7 +551,12 @@ export class Paxos {
     this.role = 'leader';
     this.lead = this.id;
     const ballot = this.promised;
-    const entries: Entry[] = merged.values.map((v, k) => ({ term: ballot, index: from + k, type: v.type, data: v.data }));
+    const entries: Entry[] = merged.values.map((v, k) => ({
+      term: ballot,
+      index: from + k,
+      type: v.type,
+      data: v.data,
+    }));
     // Our own no-op: once it is chosen, every instance before it is too, and reads may be served.
     entries.push({ term: ballot, index: from + entries.length, type: 'normal', data: EMPTY });
     for (const v of merged.values) if (v.fromBallot > 0) this.counters.reproposedValues++;
@@ -559,6 +621,12 @@ export class Paxos {
       return;
     }
     switch (m.type) {
+      case 'prePrepare':
+        this.handlePrePrepare(m);
+        return;
+      case 'prePromise':
+        this.handlePrePromise(m);
+        return;
       case 'prepare':
         this.handlePrepare(m);
         return;
@@ -710,7 +778,8 @@ export class Paxos {
       }
     }
     if (firstNew >= 0) {
-      const tail = last < this.log.lastIndex() ? this.log.slice(last + 1, this.log.lastIndex() + 1, Number.MAX_SAFE_INTEGER) : [];
+      const tail =
+        last < this.log.lastIndex() ? this.log.slice(last + 1, this.log.lastIndex() + 1, Number.MAX_SAFE_INTEGER) : [];
       // Values accepted after this batch stay: the log is rewritten from the first new value, then the old tail.
       this.writeLog(tail.length > 0 ? m.entries.slice(firstNew).concat(tail) : m.entries.slice(firstNew));
     }
@@ -726,8 +795,12 @@ export class Paxos {
     if (index > this.log.committed) {
       // Keep what we accepted after the snapshot: an acceptor must not forget accepted values.
       const last = this.log.lastIndex();
-      const tail = index < last ? this.log.slice(Math.max(index + 1, this.log.firstIndex()), last + 1, Number.MAX_SAFE_INTEGER) : [];
+      const tail =
+        index < last
+          ? this.log.slice(Math.max(index + 1, this.log.firstIndex()), last + 1, Number.MAX_SAFE_INTEGER)
+          : [];
       this.log.restore(snapshot);
+      if (index + 1 < this.lowestWriteSinceReady) this.lowestWriteSinceReady = index + 1;
       this.appliedConf = snapshot.meta.confState;
       this.pendingConfIndexes = [];
       this.logVersion++;
