@@ -643,7 +643,8 @@ export class Paxos {
         this.handleAcceptorAnswer(m);
         return;
       case 'timeoutNow':
-        if (m.ballot === this.promised && m.from === this.lead && this.role === 'follower') this.campaign(true);
+        // Only the owner of our promised ballot (the leader we follow) may hand leadership over.
+        if (m.ballot === this.promised && m.from === this.promisedTo && this.role !== 'leader') this.campaign(true);
         return;
       case 'readIndexResp':
         if (this.role !== 'leader') this.readStates.push({ index: m.index, context: m.context });
