@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { encodeConfChange } from '../../src/consensus/conf-change-codec.js';
 import { ConsensusError } from '../../src/consensus/errors.js';
 import type { ConfState, Entry } from '../../src/consensus/types.js';
 import { ballotRank, ballotRound, nextBallot, RANKS, rankOf } from '../../src/paxos/ballot.js';
 import { applyMembershipChange, buildWindow, windowQuorumMin, windowVoteResult } from '../../src/paxos/membership.js';
 import { mergePromisedValues } from '../../src/paxos/promise-merge.js';
-import { encodeConfChange } from '../../src/consensus/conf-change-codec.js';
 
 const conf = (voters: string[], learners: string[] = []): ConfState => ({
   voters,
@@ -37,7 +37,9 @@ describe('ballots', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.string({ minLength: 1, maxLength: 8 }), (above, id) => {
         const b = nextBallot(above, id);
-        return b > above && ballotRank(b) === rankOf(id) && b - RANKS <= above && ballotRound(b) * RANKS + rankOf(id) === b;
+        return (
+          b > above && ballotRank(b) === rankOf(id) && b - RANKS <= above && ballotRound(b) * RANKS + rankOf(id) === b
+        );
       }),
     );
   });
@@ -70,9 +72,12 @@ describe('phase 1 value rule', () => {
   });
 
   test('property: every reported instance gets the highest reported ballot, every other one a no-op', () => {
-    const report = fc.array(fc.record({ index: fc.integer({ min: 1, max: 30 }), term: fc.integer({ min: 1, max: 9 }) }), {
-      maxLength: 20,
-    });
+    const report = fc.array(
+      fc.record({ index: fc.integer({ min: 1, max: 30 }), term: fc.integer({ min: 1, max: 9 }) }),
+      {
+        maxLength: 20,
+      },
+    );
     fc.assert(
       fc.property(fc.array(report, { maxLength: 5 }), (reports) => {
         const entries = reports.map((r) => r.map((x) => entry(x.index, x.term, `${x.index}@${x.term}`)));
@@ -93,7 +98,12 @@ describe('phase 1 value rule', () => {
 describe('membership window', () => {
   test('changes apply in one step; learners are promoted and demoted; joint transitions are refused', () => {
     const cs = conf(['a', 'b', 'c'], ['d']);
-    assert.deepEqual(applyMembershipChange(cs, { changes: [{ type: 'addVoter', node: 'd' }] }).voters, ['a', 'b', 'c', 'd']);
+    assert.deepEqual(applyMembershipChange(cs, { changes: [{ type: 'addVoter', node: 'd' }] }).voters, [
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
     const replaced = applyMembershipChange(cs, {
       changes: [
         { type: 'addVoter', node: 'd' },
@@ -109,7 +119,10 @@ describe('membership window', () => {
         (e: unknown) => e instanceof ConsensusError && e.code === 'INVALID_CONF_CHANGE',
       );
     }
-    assert.throws(() => applyMembershipChange(conf(['a']), { changes: [{ type: 'removeVoter', node: 'a' }] }), ConsensusError);
+    assert.throws(
+      () => applyMembershipChange(conf(['a']), { changes: [{ type: 'removeVoter', node: 'a' }] }),
+      ConsensusError,
+    );
     assert.throws(() => applyMembershipChange(cs, { changes: [] }), ConsensusError);
   });
 

@@ -182,8 +182,7 @@ describe('membership', () => {
     net.stabilize();
     net.tickAll(2);
     assert.throws(
-      () =>
-        net.engine('a').proposeConfChange({ changes: [{ type: 'addVoter', node: 'd' }], transition: 'explicit' }),
+      () => net.engine('a').proposeConfChange({ changes: [{ type: 'addVoter', node: 'd' }], transition: 'explicit' }),
       isCode('INVALID_CONF_CHANGE'),
     );
     net.engine('a').proposeConfChange({
