@@ -172,10 +172,9 @@ function failover(factory: EngineFactory, size: number, seed: number): Failover 
   if (!old) return null;
   old.up = false;
   const crashedAt = c.queue.now;
-  let newLeader: Node | null = null;
-  if (!c.runUntil(crashedAt + 60_000, () => (newLeader = c.leader()) !== null)) return null;
+  if (!c.runUntil(crashedAt + 60_000, () => c.leader() !== null)) return null;
   const leaderTicks = (c.queue.now - crashedAt) / TICK_MS;
-  const leader = newLeader as unknown as Node;
+  const leader = c.leader()!;
   const before = leader.appliedWrites;
   c.propose(leader, 1);
   if (!c.runUntil(c.queue.now + 60_000, () => leader.appliedWrites > before)) return null;
