@@ -474,12 +474,19 @@ export class Paxos {
     else if (result === 'lost') this.becomeFollower(null);
   }
 
-  /** Would we promise this prepare? The same checks as a real prepare, without changing anything. */
+  /**
+   * Would we promise this prepare? The same checks as a real prepare, without changing anything; and, as Raft's
+   * pre-vote prefers up-to-date logs, we prefer proposers that know at least as much to be chosen as we do. That is
+   * only a liveness rule (phase 1 itself has none): a member removed while it was away, and still unaware of it,
+   * cannot keep raising its ballot with the help of another lagging member. The proposer with the highest commit
+   * index among a quorum is never refused for it.
+   */
   private handlePrePrepare(m: PaxosMessage): void {
     const wouldIgnore = this.opts.checkQuorum && this.inLease();
     const grant =
       !wouldIgnore &&
       m.ballot > this.promised &&
+      m.index >= this.log.committed &&
       m.index + 1 >= this.log.firstIndex() &&
       !this.log.hasPendingSnapshot();
     this.send(m.from, 'prePromise', { ballot: m.ballot, reject: !grant, hint: this.promised });

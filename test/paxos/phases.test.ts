@@ -134,8 +134,22 @@ describe('phase 1: taking leadership', () => {
     assert.deepEqual(net.appliedTexts('c'), ['x']);
   });
 
-  test('a new leader that is behind learns the chosen values from the promises', () => {
+  test('pre-prepare prefers up-to-date proposers: one whose commit index is behind is refused', () => {
     const net = new PaxosNetwork(['a', 'b', 'c']);
+    net.campaign('a');
+    net.isolate('c');
+    net.propose('a', 'p');
+    net.crash('a');
+    net.heal();
+    net.campaign('c');
+    assert.equal(net.paxos('c').role, 'follower');
+    assert.ok(net.sent.some((m) => m.type === 'prePromise' && m.to === 'c' && m.reject));
+    net.campaign('b');
+    assert.equal(net.leader(), 'b');
+  });
+
+  test('a new leader that is behind learns the chosen values from the promises (phase 1 has no log check)', () => {
+    const net = new PaxosNetwork(['a', 'b', 'c'], { preVote: false });
     net.campaign('a');
     net.isolate('c');
     for (const v of ['p', 'q', 'r']) net.propose('a', v);
