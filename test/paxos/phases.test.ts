@@ -141,8 +141,10 @@ describe('phase 1: taking leadership', () => {
     net.propose('a', 'p');
     net.crash('a');
     net.heal();
+    const ballot = net.paxos('c').promised;
     net.campaign('c');
-    assert.equal(net.paxos('c').role, 'follower');
+    assert.notEqual(net.paxos('c').role, 'leader');
+    assert.equal(net.paxos('c').promised, ballot, 'no ballot raised');
     assert.ok(net.sent.some((m) => m.type === 'prePromise' && m.to === 'c' && m.reject));
     net.campaign('b');
     assert.equal(net.leader(), 'b');
