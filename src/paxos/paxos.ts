@@ -438,11 +438,15 @@ export class Paxos {
     this.role = 'follower';
   }
 
-  /** Adopts a higher ballot (promise or acceptance) owned by `owner` (null when only its number is known). */
+  /**
+   * Adopts a higher ballot (promise or acceptance) owned by `owner`. Like a new term in Raft, it re-randomizes the
+   * election timeout: a follower that kept its old draw would keep a timeout biased high (the low draws are the ones
+   * that already fired), and failovers would wait for it.
+   */
   private adoptBallot(ballot: number, owner: NodeId | null): void {
     this.promised = ballot;
     this.promisedTo = owner;
-    if (this.role !== 'follower' || this.lead !== null) this.becomeFollower(null);
+    this.becomeFollower(null);
   }
 
   /** The ballot the next campaign will use. */
