@@ -14,7 +14,7 @@ function integer(name: string, min: number) {
 const program = new Command()
   .name('sim')
   .description('Run the deterministic cluster simulator over a range of seeds')
-  .option('--engine <name>', 'consensus engine: raft', 'raft')
+  .option('--engine <name>', 'consensus engine: raft or paxos', 'raft')
   .option('--nodes <n>', 'founding voters (3 or 5 are typical)', integer('--nodes', 1), 3)
   .option('--seeds <n>', 'how many seeds to run', integer('--seeds', 1), 100)
   .option('--start <seed>', 'first seed', integer('--start', 0), 1)

@@ -1,7 +1,7 @@
 import { ConsensusError } from '../consensus/errors.js';
 import type { ConfChange, ConfState, MessageEnvelope, NodeId, SoftState } from '../consensus/types.js';
 import { SeededRandom } from '../util/random.js';
-import type { EngineFactory, EngineTuning } from './engine-factory.js';
+import { type EngineFactory, type EngineSemantics, type EngineTuning, RAFT_SEMANTICS } from './engine-factory.js';
 import { EventQueue } from './event-queue.js';
 import { InvariantChecker, type InvariantName, InvariantViolation } from './invariants.js';
 import { CALM_NETWORK, type DeliveryOutcome, SimNetwork } from './sim-network.js';
@@ -67,7 +67,8 @@ export class ClusterSim {
   readonly random: SeededRandom;
   readonly nodes = new Map<NodeId, SimNode<MessageEnvelope>>();
   readonly network: SimNetwork<MessageEnvelope>;
-  readonly checker = new InvariantChecker();
+  readonly checker: InvariantChecker;
+  private readonly semantics: EngineSemantics;
   readonly workload: Workload;
   private readonly trace: string[] = [];
   private readonly spares: NodeId[] = [];
@@ -110,6 +111,8 @@ export class ClusterSim {
       profile: 'mixed',
       ...options,
     };
+    this.semantics = factory.semantics ?? RAFT_SEMANTICS;
+    this.checker = new InvariantChecker(this.semantics);
     this.random = new SeededRandom(this.o.seed);
     // Not drawn from the random stream, so that a seed's schedule does not depend on the mode.
     this.asyncStorage = options.asyncStorage ?? this.o.seed % 2 === 0;
@@ -197,7 +200,9 @@ export class ClusterSim {
     if (!sender?.engine) return;
     // A transport knows when a snapshot stream completed or failed, and when a link is down.
     if (m.type === 'snap') sender.withEngine((e) => e.reportSnapshot(m.to, outcome === 'delivered'));
-    else if (outcome === 'blocked' && m.type === 'app') sender.withEngine((e) => e.reportUnreachable(m.to));
+    else if (outcome === 'blocked' && m.type === this.semantics.appendMessageType) {
+      sender.withEngine((e) => e.reportUnreachable(m.to));
+    }
   }
 
   private onSoftState(node: SimNode<MessageEnvelope>, soft: SoftState, term: number): void {
@@ -313,7 +318,11 @@ export class ClusterSim {
       const all = [...this.nodes.values()].filter((n) => !n.retired);
       for (let i = 0; i < all.length; i++) {
         for (let j = i + 1; j < all.length; j++) {
-          InvariantChecker.checkLogMatching(all[i]!.id, all[i]!.disk, all[j]!.id, all[j]!.disk);
+          const check =
+            this.semantics.logMatching === 'prefix'
+              ? InvariantChecker.checkLogMatching
+              : InvariantChecker.checkEntryMatching;
+          check(all[i]!.id, all[i]!.disk, all[j]!.id, all[j]!.disk);
         }
       }
       this.scheduleLogMatching();

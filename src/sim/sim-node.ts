@@ -9,9 +9,9 @@ import type {
   SoftState,
 } from '../consensus/types.js';
 import type { Random } from '../util/random.js';
-import type { EngineFactory, EngineTuning } from './engine-factory.js';
+import { type EngineFactory, type EngineTuning, RAFT_SEMANTICS } from './engine-factory.js';
 import type { EventQueue } from './event-queue.js';
-import { DigestStateMachine } from './state-machine.js';
+import { DigestStateMachine, entryFingerprint, valueFingerprint } from './state-machine.js';
 
 /** What a simulated node tells the rest of the simulation. */
 export interface SimNodeHooks<M extends MessageEnvelope> {
@@ -40,7 +40,7 @@ export interface DiskModel {
 export class SimNode<M extends MessageEnvelope> {
   engine: ConsensusEngine<M> | null = null;
   readonly disk = new MemoryLogStorage();
-  readonly sm = new DigestStateMachine();
+  readonly sm: DigestStateMachine;
   /** Bumped on every crash: callbacks scheduled by an earlier life are ignored. */
   private generation = 0;
   private busy = false;
@@ -67,7 +67,10 @@ export class SimNode<M extends MessageEnvelope> {
      * synced (several in flight, completing in order), as the real node does.
      */
     private readonly asyncStorage: boolean,
-  ) {}
+  ) {
+    const identity = (factory.semantics ?? RAFT_SEMANTICS).entryIdentity;
+    this.sm = new DigestStateMachine(identity === 'value' ? valueFingerprint : entryFingerprint);
+  }
 
   /** Readys whose writes are in flight (async mode), and when the last one completes. */
   private inFlight = 0;

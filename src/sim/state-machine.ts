@@ -31,9 +31,17 @@ export function decodeWrite(data: Uint8Array): ClientWrite | null {
   return { client: view.getUint32(0), seq: view.getUint32(4) };
 }
 
-/** Identity of an entry for comparisons across nodes. */
+/** Identity of an entry for comparisons across nodes (Raft: an entry is its term and its value). */
 export function entryFingerprint(e: Entry): number {
   return fnv1a(e.data, (e.term * 31 + (e.type === 'confChange' ? 7 : 3)) >>> 0);
+}
+
+/**
+ * Identity of an entry's value alone. Multi-Paxos re-proposes an accepted value under a newer ballot, so one chosen
+ * value can sit at an index with different terms on different nodes: what must agree is the value.
+ */
+export function valueFingerprint(e: Entry): number {
+  return fnv1a(e.data, e.type === 'confChange' ? 7 : 3);
 }
 
 /**
@@ -44,11 +52,13 @@ export class DigestStateMachine {
   applied = 0;
   digest = 0;
 
+  constructor(private readonly fingerprint: (e: Entry) => number = entryFingerprint) {}
+
   apply(e: Entry): void {
     if (e.index !== this.applied + 1) {
       throw new Error(`state machine: applying ${e.index} after ${this.applied}`);
     }
-    this.digest = Math.imul(this.digest ^ entryFingerprint(e), 0x9e3779b1) >>> 0;
+    this.digest = Math.imul(this.digest ^ this.fingerprint(e), 0x9e3779b1) >>> 0;
     this.applied = e.index;
   }
 
