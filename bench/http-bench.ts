@@ -6,7 +6,7 @@
  * (16 connections x 16 streams) and at 1 in flight; then runs ../shared/bench/etcd-baseline.sh with the same
  * settings, and prints one table with both systems and the ratios (median of --runs).
  *
- *   npm run bench [-- --seconds 10 --runs 3 --json --skip-etcd --smoke]
+ *   npm run bench [-- --seconds 10 --runs 3 --json --skip-etcd --smoke --consensus raft|paxos]
  *
  * --smoke: Cairn only, 2 s per case, no targets (what `npm test` runs so the benchmark never rots).
  */
@@ -68,6 +68,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     } else if (arg === '--seconds') a.seconds = Number(argv[++i]);
     else if (arg === '--runs') a.runs = Number(argv[++i]);
     else if (arg === '--node-arg') a.extraNodeArgs.push(String(argv[++i]));
+    else if (arg === '--consensus') a.extraNodeArgs.push('--consensus', String(argv[++i]));
     else throw new Error(`unknown argument ${arg} (see the header of bench/http-bench.ts)`);
   }
   if (!(a.seconds > 0) || !(a.runs >= 1)) throw new Error('--seconds and --runs must be positive');

@@ -9,6 +9,7 @@ interface DevOptions {
   peerPort: string;
   httpPort: string;
   logLevel: string;
+  consensus: string;
 }
 
 /**
@@ -25,6 +26,7 @@ export function registerDevCommand(program: Command): void {
     .option('--peer-port <port>', 'peer port of the first node (the others follow)', '7101')
     .option('--http-port <port>', 'HTTP port of the first node (the others follow)', '7201')
     .option('--log-level <level>', 'node log level', 'warn')
+    .option('--consensus <engine>', 'raft or paxos', 'raft')
     .action((o: DevOptions) => {
       const n = Number(o.nodes);
       const peerBase = Number(o.peerPort);
@@ -56,6 +58,8 @@ export function registerDevCommand(program: Command): void {
             initialCluster,
             '--log-level',
             o.logLevel,
+            '--consensus',
+            o.consensus,
           ],
           { stdio: ['ignore', 'pipe', 'pipe'] },
         );

@@ -55,13 +55,15 @@ export function registerSnapshotCommands(program: Command): void {
     .requiredOption('--name <name>', 'the member this directory is for')
     .requiredOption('--data-dir <dir>', 'an empty data directory')
     .requiredOption('--initial-cluster <list>', "the new cluster's members: n1=host:port,...")
-    .action(async (file: string, o: { name: string; dataDir: string; initialCluster: string }) => {
+    .option('--consensus <engine>', "the new cluster's engine: raft (default) or paxos", 'raft')
+    .action(async (file: string, o: { name: string; dataDir: string; initialCluster: string; consensus: string }) => {
       try {
         const r = await restoreBackup({
           file,
           dataDir: o.dataDir,
           name: o.name,
           initialCluster: parseInitialCluster(o.initialCluster),
+          consensus: o.consensus === 'paxos' ? 'paxos' : 'raft',
         });
         console.log(
           `restored ${o.dataDir} at index ${r.appliedIndex} (revision ${r.revision}); cluster id ${r.clusterId}. ` +

@@ -10,6 +10,7 @@ interface StartOptions {
   initialCluster: string;
   initialClusterState: string;
   clusterId?: string;
+  consensus?: string;
   tickMs?: string;
   electionTicks?: string;
   snapshotEntries?: string;
@@ -38,6 +39,12 @@ function int(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function consensusKind(value: string): 'raft' | 'paxos' {
+  if (value !== 'raft' && value !== 'paxos')
+    throw new ConfigError(`--consensus must be raft or paxos (got "${value}")`);
+  return value;
+}
+
 export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
   const state = o.initialClusterState;
   if (state !== 'new' && state !== 'existing') {
@@ -51,6 +58,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     initialCluster: parseInitialCluster(o.initialCluster),
     initialClusterState: state,
     ...(o.clusterId !== undefined ? { clusterId: o.clusterId } : {}),
+    ...(o.consensus !== undefined ? { consensus: consensusKind(o.consensus) } : {}),
     tickMs: int('--tick-ms', o.tickMs),
     electionTicks: int('--election-ticks', o.electionTicks),
     snapshotEntries: int('--snapshot-entries', o.snapshotEntries),
@@ -86,7 +94,8 @@ export function registerStartCommand(program: Command): void {
       'new: found the cluster; existing: join one (after `cairn member add`)',
       'new',
     )
-    .option('--cluster-id <id>', 'cluster id (default: derived from --initial-cluster)')
+    .option('--cluster-id <id>', 'cluster id (default: derived from --initial-cluster and --consensus)')
+    .option('--consensus <engine>', 'raft (default) or paxos; every member of a cluster must use the same')
     .option('--tick-ms <ms>', 'Raft tick length (default 100)')
     .option('--election-ticks <n>', 'election timeout in ticks (default 10)')
     .option('--snapshot-entries <n>', 'snapshot every so many applied entries (default 10000)')

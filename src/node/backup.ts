@@ -69,6 +69,8 @@ export interface RestoreOptions {
   readonly name: string;
   /** The members of the new cluster; each runs the same restore with the same file. */
   readonly initialCluster: readonly MemberAddress[];
+  /** The new cluster's consensus engine. Default raft. */
+  readonly consensus?: 'raft' | 'paxos';
 }
 
 /**
@@ -114,7 +116,8 @@ export async function restoreBackup(
     const confState = { ...EMPTY_CONF_STATE, voters };
     const packr = new Packr({ useRecords: false });
     const registry = MemberRegistry.fromFounders(o.initialCluster);
-    const clusterId = deriveClusterId(o.initialCluster);
+    const consensus = o.consensus ?? 'raft';
+    const clusterId = deriveClusterId(o.initialCluster, consensus);
     await Promise.all([
       logStore.bootstrap(0, EMPTY_CONF_STATE),
       logStore.persist([
@@ -128,7 +131,7 @@ export async function restoreBackup(
         },
       ]),
       logStore.setMeta('members', packr.pack(registry.toJSON())),
-      logStore.setMeta('node', packr.pack({ name: o.name, clusterId })),
+      logStore.setMeta('node', packr.pack({ name: o.name, clusterId, consensus })),
     ]);
     return { appliedIndex: header.appliedIndex, revision: header.revision, clusterId };
   } finally {

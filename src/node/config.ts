@@ -22,8 +22,10 @@ export interface NodeConfig {
   readonly initialCluster: readonly MemberAddress[];
   /** `new`: found the cluster with `initialCluster`; `existing`: join a running cluster as an added member. */
   readonly initialClusterState: 'new' | 'existing';
-  /** Identifies the cluster on the wire; default: derived from the founding members. */
+  /** Identifies the cluster on the wire; default: derived from the founding members and the engine. */
   readonly clusterId: string;
+  /** The consensus engine; every member of a cluster must use the same. Default raft. */
+  readonly consensus: 'raft' | 'paxos';
   /** Length of a Raft tick. Default 100 ms. */
   readonly tickMs: number;
   /** Election timeout in ticks (randomized in [1x, 2x)). Default 10. */
@@ -115,6 +117,7 @@ const schema = z.object({
   initialCluster: z.array(z.object({ name: z.string(), peer: z.string() })).min(1),
   initialClusterState: z.enum(['new', 'existing']),
   clusterId: z.string().min(1).max(128),
+  consensus: z.enum(['raft', 'paxos']),
   tickMs: z.number().int().min(1).max(10_000),
   electionTicks: z.number().int().min(2).max(1000),
   heartbeatTicks: z.number().int().min(1).max(1000),
@@ -142,13 +145,16 @@ const schema = z.object({
 export type NodeConfigInput = Partial<NodeConfig> &
   Pick<NodeConfig, 'name' | 'dataDir' | 'peerListen' | 'httpListen' | 'initialCluster'>;
 
-/** A cluster id both sides agree on without coordination: a hash of the sorted founding members. */
-export function deriveClusterId(members: readonly MemberAddress[]): string {
+/**
+ * A cluster id both sides agree on without coordination: a hash of the sorted founding members, and the engine
+ * (so that nodes configured with different engines refuse each other, with both ids in the message).
+ */
+export function deriveClusterId(members: readonly MemberAddress[], consensus: 'raft' | 'paxos' = 'raft'): string {
   const text = [...members]
     .map((m) => `${m.name}=${m.peer}`)
     .sort()
     .join(',');
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return `${createHash('sha256').update(text).digest('hex').slice(0, 16)}-${consensus}`;
 }
 
 /** Fills defaults and validates; throws ConfigError with every problem listed. */
@@ -161,7 +167,8 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
   }
   const config = {
     initialClusterState: 'new' as const,
-    clusterId: deriveClusterId(input.initialCluster),
+    clusterId: deriveClusterId(input.initialCluster, input.consensus ?? 'raft'),
+    consensus: 'raft' as const,
     tickMs: 100,
     electionTicks: 10,
     heartbeatTicks: 1,

@@ -5,8 +5,9 @@ import pino, { type Logger } from 'pino';
 import { ApiServer } from '../api/api-server.js';
 import { EMPTY_CONF_STATE } from '../consensus/log-storage.js';
 import { KvStore } from '../kv/store.js';
+import { malformedReason as paxosMalformed } from '../paxos/messages.js';
 import { bootstrapLog } from '../raft/bootstrap.js';
-import { malformedReason, type RaftMessage } from '../raft/messages.js';
+import { malformedReason as raftMalformed } from '../raft/messages.js';
 import { LogStore } from '../storage/log-store.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { systemRandom } from '../util/random.js';
@@ -28,6 +29,7 @@ const HELLO_INTERVAL_MS = 2000;
 interface NodeIdentity {
   readonly name: string;
   readonly clusterId: string;
+  readonly consensus?: 'raft' | 'paxos';
 }
 
 export interface NodeStartOptions {
@@ -216,6 +218,11 @@ export class CairnNode {
       if (identity.name !== c.name) {
         throw new ConfigError(`the data directory ${c.dataDir} belongs to node "${identity.name}", not "${c.name}"`);
       }
+      if ((identity.consensus ?? 'raft') !== c.consensus) {
+        throw new ConfigError(
+          `the data directory ${c.dataDir} holds a ${identity.consensus ?? 'raft'} cluster; it cannot be started with --consensus ${c.consensus}`,
+        );
+      }
       if (identity.clusterId !== c.clusterId) {
         throw new ConfigError(
           `the data directory ${c.dataDir} belongs to cluster ${identity.clusterId}, not ${c.clusterId}`,
@@ -240,7 +247,10 @@ export class CairnNode {
     }
     writes.push(this.logStore.setMeta(MEMBERS_META, packr.pack(this.registry.toJSON())));
     writes.push(
-      this.logStore.setMeta(NODE_META, packr.pack({ name: c.name, clusterId: c.clusterId } satisfies NodeIdentity)),
+      this.logStore.setMeta(
+        NODE_META,
+        packr.pack({ name: c.name, clusterId: c.clusterId, consensus: c.consensus } satisfies NodeIdentity),
+      ),
     );
     await Promise.all(writes);
   }
@@ -254,10 +264,11 @@ export class CairnNode {
     }
     const message = raw as WireMessage;
     switch (message.t) {
-      case 'raft': {
-        const m = message.m as RaftMessage;
+      case 'consensus': {
+        const m = message.m;
         // The transport authenticated the sender: a message claiming another origin is refused.
-        if (malformedReason(m) !== null || m.from !== from || m.group !== 0) {
+        const malformed = this.config.consensus === 'paxos' ? paxosMalformed(m) : raftMalformed(m);
+        if (malformed !== null || m.from !== from || m.group !== 0) {
           this.metrics.droppedMessages.inc({ reason: 'malformed' });
           return;
         }
@@ -266,6 +277,10 @@ export class CairnNode {
       }
       case 'hello':
         if (message.name !== from) return;
+        if (message.consensus !== undefined && message.consensus !== this.config.consensus) {
+          this.reportEngineMismatch(from, message.consensus);
+          return;
+        }
         if (this.registry.announce(from, message.http, message.labels)) this.persistRegistry();
         if (Number.isSafeInteger(message.commit) && Number.isSafeInteger(message.applied)) {
           this.progressReports.set(from, { commit: message.commit!, applied: message.applied! });
@@ -293,6 +308,7 @@ export class CairnNode {
       name: this.config.name,
       http: this.httpAddress,
       labels: this.options.labels ?? {},
+      consensus: this.config.consensus,
       commit: this.replica.engine.status().commit,
       applied: this.kv.appliedIndex,
     });
@@ -301,6 +317,17 @@ export class CairnNode {
   private sayHelloToAll(): void {
     for (const m of this.registry.list()) if (m.name !== this.config.name) this.sendHello(m.name);
     this.registry.announce(this.config.name, this.httpAddress, this.options.labels ?? {});
+  }
+
+  private readonly mismatchReported = new Set<string>();
+
+  /** A peer runs the other engine: a configuration error, said once per peer, loudly. */
+  private reportEngineMismatch(peer: string, theirs: string): void {
+    if (this.mismatchReported.has(peer)) return;
+    this.mismatchReported.add(peer);
+    const reason = `${peer} runs consensus engine "${theirs}", this node runs "${this.config.consensus}": every member of a cluster must use the same --consensus`;
+    this.logger.error({ peer }, reason);
+    this.events.record('engine-mismatch', reason, 'observed', peer);
   }
 
   private onMembershipChanged(): void {

@@ -3,17 +3,15 @@ import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
 import { decodeConfChange } from '../consensus/conf-change-codec.js';
+import { createEngine } from '../consensus/create-engine.js';
 import { ConsensusError } from '../consensus/errors.js';
-import type { ConfChange, Entry, Ready, Snapshot, SoftState } from '../consensus/types.js';
+import type { ConfChange, ConsensusEngine, Entry, Ready, Snapshot, SoftState } from '../consensus/types.js';
 import { encodeCommand } from '../kv/command-codec.js';
 import { isKvError } from '../kv/errors.js';
 import { Lessor } from '../kv/lessor.js';
 import type { KvSnapshotWriter } from '../kv/snapshot.js';
 import type { KvStore } from '../kv/store.js';
 import type { ApplyItem, KvCommand } from '../kv/types.js';
-import type { RaftMessage } from '../raft/messages.js';
-import { Raft } from '../raft/raft.js';
-import { RaftEngine } from '../raft/raft-engine.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { Random } from '../util/random.js';
 import type { NodeConfig } from './config.js';
@@ -21,7 +19,7 @@ import { decodeMemberContext, MemberRegistry } from './member-registry.js';
 import type { NodeMetrics } from './metrics.js';
 import { type AckMode, PendingProposals, type ProposalOutcome } from './pending-proposals.js';
 import { ReadBatcher } from './read-batcher.js';
-import type { WireMessage } from './wire.js';
+import type { ConsensusMessage, WireMessage } from './wire.js';
 
 const packr = new Packr({ useRecords: false });
 /** Readys whose writes may be in flight at once (their entries are group-committed as the log store sees fit). */
@@ -78,7 +76,7 @@ interface IncomingSnapshot {
  * loop that drives them (send, persist, send, apply, advance), plus the writes and reads waiting on it.
  */
 export class Replica {
-  readonly engine: RaftEngine;
+  readonly engine: ConsensusEngine<ConsensusMessage>;
   readonly proposals: PendingProposals;
   private readonly linearizableReads: ReadBatcher;
   private readonly leaseReads: ReadBatcher;
@@ -101,17 +99,15 @@ export class Replica {
 
   constructor(private readonly d: ReplicaDeps) {
     const storage = d.logStore.group(d.group);
-    this.engine = new RaftEngine(
-      new Raft({
-        id: d.config.name,
-        group: d.group,
-        storage,
-        random: d.random,
-        electionTicks: d.config.electionTicks,
-        heartbeatTicks: d.config.heartbeatTicks,
-        applied: Math.max(d.kv.appliedIndex, storage.snapshotMeta().index),
-      }),
-    );
+    this.engine = createEngine(d.config.consensus, {
+      id: d.config.name,
+      group: d.group,
+      storage,
+      random: d.random,
+      electionTicks: d.config.electionTicks,
+      heartbeatTicks: d.config.heartbeatTicks,
+      applied: Math.max(d.kv.appliedIndex, storage.snapshotMeta().index),
+    }) as ConsensusEngine<ConsensusMessage>;
     this.lastSnapshotIndex = storage.snapshotMeta().index;
     this.proposals = new PendingProposals(d.config.requestTimeoutMs);
     this.linearizableReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) => this.engine.readIndex(ctx * 2));
@@ -164,7 +160,7 @@ export class Replica {
 
   // ---- messages ----------------------------------------------------------------------------------------------
 
-  step(from: string, m: RaftMessage): void {
+  step(from: string, m: ConsensusMessage): void {
     if (m.type === 'snap' && m.snapshot) {
       // A snapshot is stepped only once its state has fully arrived (see the snapshot stream handlers).
       const incoming = this.incoming;
@@ -278,12 +274,12 @@ export class Replica {
     if (this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
   }
 
-  private takeReady(rd: Ready<RaftMessage>): void {
+  private takeReady(rd: Ready<ConsensusMessage>): void {
     this.engine.accept(rd);
     if (rd.softState) this.onSoftState(rd.softState);
     for (const m of rd.sendNow) {
       if (m.type === 'snap') this.sendSnapshot(m);
-      else this.d.send(m.to, { t: 'raft', m });
+      else this.d.send(m.to, { t: 'consensus', m });
     }
     this.apply(rd.committedEntries);
     this.engine.applied(rd.committedEntries);
@@ -318,12 +314,12 @@ export class Replica {
     this.writes.catch((error) => this.d.onFatal(error));
   }
 
-  private afterWrite(rd: Ready<RaftMessage>): void {
+  private afterWrite(rd: Ready<ConsensusMessage>): void {
     this.inFlight--;
     if (rd.snapshot) this.installingSnapshot = false;
     if (this.closed) return;
     this.engine.persisted(rd);
-    for (const m of rd.sendAfterPersist) this.d.send(m.to, { t: 'raft', m });
+    for (const m of rd.sendAfterPersist) this.d.send(m.to, { t: 'consensus', m });
     const last = rd.entries[rd.entries.length - 1];
     if (last && this.isLeader) this.proposals.persistedLocally(last.index, (i) => this.engine.termAt(i));
     // What became durable may be committed already (a quorum of followers acknowledged first): apply it now.
@@ -408,7 +404,7 @@ export class Replica {
    * Streams the state as it is now (not an older stored snapshot: a member added since would not find itself
    * in that one's configuration) in bounded chunks, paced by the transport, then the Raft snapshot message.
    */
-  private sendSnapshot(m: RaftMessage): void {
+  private sendSnapshot(m: ConsensusMessage): void {
     const to = m.to;
     if (this.outgoing.has(to)) return;
     const index = this.d.kv.appliedIndex;
@@ -432,7 +428,7 @@ export class Replica {
         await this.d.sendAsync(to, { t: 'snapChunk', group: this.d.group, id, seq: seq++, data: chunk });
       }
       await this.d.sendAsync(to, { t: 'snapEnd', group: this.d.group, id, chunks: seq });
-      await this.d.sendAsync(to, { t: 'raft', m: { ...m, snapshot } });
+      await this.d.sendAsync(to, { t: 'consensus', m: { ...m, snapshot } });
       return seq;
     };
     stream()

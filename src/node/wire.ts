@@ -1,11 +1,14 @@
-import type { RaftMessage } from '../raft/messages.js';
+import type { MessageEnvelope, Snapshot } from '../consensus/types.js';
+
+/** A consensus engine's message (Raft's or Multi-Paxos's), as the node moves it around. */
+export type ConsensusMessage = MessageEnvelope & { readonly snapshot?: Snapshot | null };
 
 /**
- * What nodes send each other over the peer transport. Raft messages of every group share the connection with
- * member announcements and snapshot streams.
+ * What nodes send each other over the peer transport. Consensus messages of every group share the connection
+ * with member announcements, health heartbeats and snapshot streams.
  */
 export type WireMessage =
-  | { readonly t: 'raft'; readonly m: RaftMessage }
+  | { readonly t: 'consensus'; readonly m: ConsensusMessage }
   /**
    * A member announcing how to reach its API, its labels, and how far its log is (sent on connect and every few
    * seconds; the progress figures feed /v1/cluster/status).
@@ -15,6 +18,8 @@ export type WireMessage =
       readonly name: string;
       readonly http: string;
       readonly labels: Record<string, string>;
+      /** The sender's engine: a mismatch is a configuration error, reported clearly. */
+      readonly consensus?: string;
       readonly commit?: number;
       readonly applied?: number;
     }
@@ -36,8 +41,8 @@ export function wireMessageProblem(raw: unknown): string | null {
   if (typeof raw !== 'object' || raw === null) return 'not an object';
   const m = raw as { t?: unknown; [k: string]: unknown };
   switch (m.t) {
-    case 'raft':
-      return typeof m.m === 'object' && m.m !== null ? null : 'raft message missing';
+    case 'consensus':
+      return typeof m.m === 'object' && m.m !== null ? null : 'consensus message missing';
     case 'hello':
       return typeof m.name === 'string' &&
         typeof m.http === 'string' &&

@@ -206,6 +206,7 @@ export class Paxos {
       }
     }
     this.log.applied = applied;
+    this.log.applying = applied;
     this.rebuildPendingConfIndexes();
     this.becomeFollower(null);
   }

@@ -96,7 +96,7 @@ export class TestCluster {
   /** The founding members' cluster id (a joining node must be given it). */
   clusterId = '';
 
-  spawn(name: string, state: 'new' | 'existing'): ChildProcess {
+  spawn(name: string, state: 'new' | 'existing', extraArgs: readonly string[] = []): ChildProcess {
     const s = this.specs.get(name)!;
     const joinArgs = state === 'existing' ? ['--cluster-id', this.clusterId] : [];
     const child = spawn(
@@ -122,6 +122,7 @@ export class TestCluster {
         '--log-level',
         'warn',
         ...(this.options.args ?? []),
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
