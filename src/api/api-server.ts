@@ -58,9 +58,8 @@ export class ApiServer {
         counted = true;
         this.inFlight--;
         const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
-        node.metrics.httpRequests.inc({ route, method: req.method ?? '', code: String(res.statusCode) });
         const ms = performance.now() - started;
-        node.metrics.httpSeconds.observe({ route }, ms / 1000);
+        node.metrics.observeRequest(route, req.method ?? '', res.statusCode, ms / 1000);
         // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
         if (route !== '/v1/watch') node.health?.monitor.recordRequest(ms, res.statusCode < 500);
       };

@@ -19,6 +19,29 @@ export class NodeMetrics {
   readonly forwarded: Counter<'route'>;
   readonly events: Counter<'action' | 'outcome'>;
 
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>();
+
+  /**
+   * Counts one HTTP request. The labelled children are cached: resolving labels on every request showed in the
+   * leader's profile.
+   */
+  observeRequest(route: string, method: string, code: number, seconds: number): void {
+    const key = `${route}\u0000${method}\u0000${code}`;
+    let counter = this.requestChildren.get(key);
+    if (!counter) {
+      counter = this.httpRequests.labels({ route, method, code: String(code) });
+      this.requestChildren.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.latencyChildren.get(route);
+    if (!histogram) {
+      histogram = this.httpSeconds.labels({ route });
+      this.latencyChildren.set(route, histogram);
+    }
+    histogram.observe(seconds);
+  }
+
   constructor(labels: Record<string, string>) {
     this.registry.setDefaultLabels(labels);
     collectDefaultMetrics({ register: this.registry, prefix: 'cairn_process_' });
