@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       ),
     );
   };
-  names.forEach((_, i) => start(i));
+  for (let i = 0; i < names.length; i++) start(i);
   const endpoints = names.map((_, i) => `http://127.0.0.1:${base + 100 + i}`);
   const client = new Client({ endpoints, timeoutMs: 2000, retries: 20 });
   const leaderOf = async (): Promise<string | null> => {

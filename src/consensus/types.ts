@@ -194,6 +194,12 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
   reportUnreachable(to: NodeId): void;
   /** Health-aware election behaviour (see CampaignPolicy). */
   setCampaignPolicy(policy: CampaignPolicy): void;
+  /**
+   * The driver knows `peer`'s process is gone (nothing listens on its port any more). If it was our leader, we
+   * stop honouring its lease and campaign within a few ticks instead of a whole election timeout. A dead process
+   * serves no lease reads, so this costs no safety.
+   */
+  reportPeerDown(peer: NodeId): void;
   hasReady(): boolean;
   ready(): Ready<M>;
   /** Synchronous driving: everything in `ready` was persisted, sent and applied (accept + persisted + applied). */

@@ -125,6 +125,10 @@ export class CairnNode {
         onPeerStateChange: (peer, state) => {
           if (state === 'connected') this.sendHello(peer);
         },
+        onConnectFailed: (peer, reason) => {
+          // Nothing listens on its port: the process is gone. If it led us, elect a new leader now.
+          if (reason.startsWith('ECONNREFUSED')) this.replica?.engine.reportPeerDown(peer);
+        },
       },
       { logger: this.logger.child({ component: 'transport' }) },
     );

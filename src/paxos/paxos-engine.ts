@@ -189,6 +189,10 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     p.onApplied(entries);
   }
 
+  reportPeerDown(peer: NodeId): void {
+    this.paxos.reportPeerDown(peer);
+  }
+
   setCampaignPolicy(policy: CampaignPolicy): void {
     this.paxos.campaignPolicy = policy;
   }

@@ -625,6 +625,14 @@ export class Paxos {
     else this.msgsNow.push(m);
   }
 
+  /** See ConsensusEngine.reportPeerDown: our leader's process is gone, so take over soon. */
+  reportPeerDown(peer: NodeId): void {
+    if (this.role === 'leader' || this.lead !== peer) return;
+    this.lead = null;
+    const soon = 1 + this.opts.random.int(Math.max(1, Math.ceil(this.opts.electionTicks / 2)));
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
   /** Whether we heard from a leader within an election timeout (or just started): prepares are then ignored. */
   private inLease(): boolean {
     if (this.ticks < this.opts.electionTicks) return true;

@@ -81,6 +81,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.raft.reportUnreachable(to);
   }
 
+  reportPeerDown(peer: NodeId): void {
+    this.raft.reportPeerDown(peer);
+  }
+
   setCampaignPolicy(policy: CampaignPolicy): void {
     this.raft.campaignPolicy = policy;
   }

@@ -273,6 +273,15 @@ export class Raft {
     pr.probeSent = true;
   }
 
+  /** See ConsensusEngine.reportPeerDown: our leader's process is gone, so elect a new one soon. */
+  reportPeerDown(peer: NodeId): void {
+    if (this.role === 'leader' || this.lead !== peer) return;
+    this.lead = null;
+    // Campaign within 1..electionTicks/2 ticks; the spread keeps the surviving followers from splitting the vote.
+    const soon = 1 + this.opts.random.int(Math.max(1, Math.ceil(this.opts.electionTicks / 2)));
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
   /** The driver could not reach `to`: stop pipelining to it until it answers again. */
   reportUnreachable(to: NodeId): void {
     const pr = this.tracker.progress.get(to);

@@ -203,6 +203,8 @@ export class ClusterSim {
     else if (outcome === 'blocked' && m.type === this.semantics.appendMessageType) {
       sender.withEngine((e) => e.reportUnreachable(m.to));
     }
+    // The destination's process is down: as the node does on ECONNREFUSED, tell the engine.
+    if (outcome === 'refused') sender.withEngine((e) => e.reportPeerDown(m.to));
   }
 
   private onSoftState(node: SimNode<MessageEnvelope>, soft: SoftState, term: number): void {

@@ -25,7 +25,8 @@ export const CALM_NETWORK: NetworkConditions = {
   spikeDelayMs: 0,
 };
 
-export type DeliveryOutcome = 'delivered' | 'dropped' | 'blocked';
+/** `refused`: the destination node was down (a real transport sees its port refuse connections). */
+export type DeliveryOutcome = 'delivered' | 'dropped' | 'blocked' | 'refused';
 
 /**
  * Messages between simulated nodes: delayed, reordered, duplicated and dropped by the current conditions, and
@@ -124,7 +125,7 @@ export class SimNetwork<M extends MessageEnvelope> {
           this.onOutcome(m, 'blocked');
           return;
         }
-        this.onOutcome(m, this.deliver(m) ? 'delivered' : 'dropped');
+        this.onOutcome(m, this.deliver(m) ? 'delivered' : 'refused');
       });
     }
   }

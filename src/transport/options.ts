@@ -34,6 +34,11 @@ export interface TransportOptions {
   isKnownPeer?: (name: string) => boolean;
   /** Told whenever a peer's outbound connection changes state. Default: nothing. */
   onPeerStateChange?: (peer: string, state: PeerConnectionState) => void;
+  /**
+   * Told when an attempt to connect to a peer fails, with the reason (e.g. "ECONNREFUSED: ..." when nothing
+   * listens on its port: its process is gone). Default: nothing.
+   */
+  onConnectFailed?: (peer: string, reason: string) => void;
 
   /** Largest frame accepted or sent, length prefix excluded. Default 16 MiB. A single message may be this big. */
   maxFrameBytes?: number;
@@ -73,6 +78,7 @@ export interface ResolvedTransportOptions {
   readonly onMessage: MessageHandler;
   readonly isKnownPeer: ((name: string) => boolean) | undefined;
   readonly onPeerStateChange: ((peer: string, state: PeerConnectionState) => void) | undefined;
+  readonly onConnectFailed: ((peer: string, reason: string) => void) | undefined;
   readonly maxFrameBytes: number;
   readonly batchMaxBytes: number;
   readonly maxQueueMessages: number;
@@ -170,6 +176,7 @@ export function resolveTransportOptions(options: TransportOptions): ResolvedTran
     onMessage: options.onMessage,
     isKnownPeer: options.isKnownPeer,
     onPeerStateChange: options.onPeerStateChange,
+    onConnectFailed: options.onConnectFailed,
     maxFrameBytes,
     batchMaxBytes,
     maxQueueMessages: integerOption(options, 'maxQueueMessages', 1, 10_000_000),

@@ -315,7 +315,14 @@ export class OutboundLink {
     else if (reason === this.lastLoggedFailure) logger.debug(fields, 'still cannot connect to peer');
     else if (kind === 'rejected') logger.error(fields, 'peer refused the connection; retrying slowly');
     else logger.warn(fields, 'cannot connect to peer; retrying with backoff');
-    if (!wasConnected) this.lastLoggedFailure = reason;
+    if (!wasConnected) {
+      this.lastLoggedFailure = reason;
+      try {
+        this.host.options.onConnectFailed?.(this.peer, reason);
+      } catch (error) {
+        logger.error({ peer: this.peer, error }, 'onConnectFailed threw');
+      }
+    }
     this.scheduleRetry(kind);
   }
 
