@@ -1,3 +1,4 @@
+import { isCount, isEntry, isSnapshot } from '../consensus/message-validation.js';
 import type { Entry, GroupId, MessageEnvelope, NodeId, Snapshot } from '../consensus/types.js';
 
 /**
@@ -99,41 +100,6 @@ export function paxosMessage(
     force: fields.force ?? false,
     lease: fields.lease ?? false,
   };
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function isEntry(e: unknown, placed: boolean): e is Entry {
-  if (typeof e !== 'object' || e === null) return false;
-  const x = e as Entry;
-  return (
-    isCount(x.term) &&
-    isCount(x.index) &&
-    (!placed || x.index > 0) &&
-    (x.type === 'normal' || x.type === 'confChange') &&
-    x.data instanceof Uint8Array
-  );
-}
-
-function isSnapshot(s: unknown): s is Snapshot {
-  if (typeof s !== 'object' || s === null) return false;
-  const x = s as Snapshot;
-  if (typeof x.meta !== 'object' || x.meta === null || !(x.data instanceof Uint8Array)) return false;
-  const cs = x.meta.confState;
-  const ids = (a: unknown) => Array.isArray(a) && a.every((id) => typeof id === 'string');
-  return (
-    isCount(x.meta.index) &&
-    isCount(x.meta.term) &&
-    typeof cs === 'object' &&
-    cs !== null &&
-    ids(cs.voters) &&
-    ids(cs.votersOutgoing) &&
-    ids(cs.learners) &&
-    ids(cs.learnersNext) &&
-    typeof cs.autoLeave === 'boolean'
-  );
 }
 
 /** Why a message from the network cannot be handled, or null when it is well formed. Never throws. */

@@ -14,6 +14,7 @@ import type {
   Snapshot,
   SoftState,
 } from '../consensus/types.js';
+import { HeartbeatRounds } from '../raft/heartbeat-rounds.js';
 import { Progress } from '../raft/progress.js';
 import { RaftLog } from '../raft/raft-log.js';
 import { ReadIndexQueue } from '../raft/read-only.js';
@@ -36,7 +37,6 @@ import {
 } from './messages.js';
 import { type PaxosOptions, type ResolvedPaxosOptions, resolvePaxosOptions } from './options.js';
 import { type MergedLog, mergePromisedValues } from './promise-merge.js';
-import { ReadRounds } from './read-rounds.js';
 
 /** Answers that vouch for what was just persisted (a promise, an acceptance): sent only once the Ready is durable. */
 const SEND_AFTER_PERSIST: ReadonlySet<PaxosMessageType> = new Set<PaxosMessageType>([
@@ -154,7 +154,7 @@ export class Paxos {
   campaignPolicy: CampaignPolicy = { deferTicks: 0, acceptCandidate: null };
 
   readonly reads = new ReadIndexQueue(MAX_PENDING_READS);
-  readonly rounds = new ReadRounds(MAX_TRACKED_ROUND_TICKS);
+  readonly rounds = new HeartbeatRounds(MAX_TRACKED_ROUND_TICKS);
   private readsUntilBarrier: { from: NodeId; context: number; lease: boolean }[] = [];
   private appendNeeded = false;
   private commitBroadcastNeeded = false;

@@ -5,6 +5,8 @@ import type { ProgressTracker } from './tracker.js';
  * The leader's heartbeat rounds: each broadcast is numbered and followers echo the number back. The highest
  * round a quorum acknowledged proves leadership as of when it was sent — which releases ReadIndex reads and
  * starts the leader's lease (a follower that acknowledged refuses votes for an election timeout after that).
+ * Multi-Paxos uses the same rounds: an acceptor's answer means it had promised no higher ballot when it answered,
+ * so no other proposer could have finished phase 1 before the round a quorum answered.
  */
 export class HeartbeatRounds {
   /** The last round started. */
@@ -31,9 +33,14 @@ export class HeartbeatRounds {
     if ((this.acked.get(id) ?? 0) < round) this.acked.set(id, round);
   }
 
-  /** The highest round acknowledged by a quorum (this node counts as having acknowledged every round). */
+  /** The round `id` acknowledged last (this node counts as acknowledging every round). */
+  ackedBy(id: NodeId, self: NodeId): number {
+    return id === self ? this.current : (this.acked.get(id) ?? 0);
+  }
+
+  /** The highest round acknowledged by a quorum of the tracker's configuration. */
   quorumRound(tracker: ProgressTracker, self: NodeId): number {
-    const r = tracker.quorumMin((id) => (id === self ? this.current : (this.acked.get(id) ?? 0)));
+    const r = tracker.quorumMin((id) => this.ackedBy(id, self));
     return Number.isFinite(r) ? r : this.current;
   }
 
