@@ -8,14 +8,8 @@
  *   npm run bench:health [-- --stops 20 --busy-minutes 10 --json]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { LocalCluster, percentile, sleep } from './support/local-cluster.js';
 
 interface Args {
   stops: number;
@@ -41,42 +35,14 @@ async function json<T>(url: string): Promise<T> {
 
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-health-'));
-  const base = 23_000 + Math.floor(Math.random() * 20_000);
-  const names = ['n1', 'n2', 'n3'];
-  const cluster = names.map((n, i) => `${n}=127.0.0.${i + 1}:${base + i}`).join(',');
-  const procs = names.map((n, i) =>
-    spawn(
-      process.execPath,
-      [
-        MAIN,
-        'start',
-        '--name',
-        n,
-        '--data-dir',
-        join(dir, n),
-        '--peer-listen',
-        `127.0.0.${i + 1}:${base + i}`,
-        '--http-listen',
-        `127.0.0.1:${base + 100 + i}`,
-        '--initial-cluster',
-        cluster,
-        '--log-level',
-        'error',
-      ],
-      { stdio: 'ignore' },
-    ),
-  );
-  const http = (i: number) => `http://127.0.0.1:${base + 100 + i}`;
+  const cluster = new LocalCluster(3);
+  await cluster.start();
+  const names = cluster.names;
+  const procs = names.map((n) => cluster.procs.get(n)!);
+  const http = (i: number) => cluster.http(i);
   let busy: ReturnType<typeof spawn> | null = null;
   try {
-    let leader = -1;
-    for (let t = 0; t < 100 && leader < 0; t++) {
-      await sleep(200);
-      const s = await json<{ leader: string | null }>(`${http(0)}/v1/cluster/status?local=true`).catch(() => null);
-      if (s?.leader) leader = names.indexOf(s.leader);
-    }
-    if (leader < 0) throw new Error('no leader');
+    const leader = names.indexOf((await cluster.waitForLeader()).name);
     await sleep(5000); // detectors need samples
     const detections: number[] = [];
     for (let k = 0; k < args.stops; k++) {
@@ -98,8 +64,6 @@ async function main(): Promise<void> {
       }
       await sleep(1000 + Math.random() * 1000); // a random heartbeat phase for the next stop
     }
-    const sorted = [...detections].sort((a, b) => a - b);
-    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
 
     // False suspicions under CPU pressure: a busy loop saturating a core next to the cluster.
     const eventsBefore = await countSuspicions(names.map((_, i) => http(i)));
@@ -111,8 +75,8 @@ async function main(): Promise<void> {
     const result = {
       stops: args.stops,
       detected: detections.length,
-      detectionMedianMs: pct(50),
-      detectionP99Ms: pct(99),
+      detectionMedianMs: percentile(detections, 50),
+      detectionP99Ms: percentile(detections, 99),
       detectionsMs: detections,
       busyMinutes: args.busyMinutes,
       falseSuspicions: eventsAfter - eventsBefore,
@@ -128,11 +92,7 @@ async function main(): Promise<void> {
     }
   } finally {
     busy?.kill('SIGKILL');
-    for (const p of procs) {
-      p.kill('SIGCONT');
-      p.kill('SIGKILL');
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 

@@ -10,17 +10,15 @@
  *
  * --smoke: Cairn only, 2 s per case, no targets (what `npm test` runs so the benchmark never rots).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
+import { LocalCluster } from './support/local-cluster.js';
 
 const exec = promisify(execFile);
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ETCD_BASELINE = fileURLToPath(new URL('../../../shared/bench/etcd-baseline.sh', import.meta.url));
 
 export interface BenchArgs {
@@ -93,94 +91,6 @@ export async function ensureTools(withEtcd: boolean): Promise<void> {
   );
 }
 
-async function portsFree(ports: number[]): Promise<boolean> {
-  for (const port of ports) {
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (!free) return false;
-  }
-  return true;
-}
-
-/** A 3-node Cairn cluster of real processes for the benchmark. */
-export class BenchCluster {
-  readonly dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
-  private readonly children: ChildProcess[] = [];
-  httpPorts: number[] = [];
-
-  async start(extraArgs: string[]): Promise<void> {
-    let base = 0;
-    for (let i = 0; i < 50 && base === 0; i++) {
-      const candidate = 21_000 + Math.floor(Math.random() * 30_000);
-      if (await portsFree([0, 1, 2, 100, 101, 102].map((d) => candidate + d))) base = candidate;
-    }
-    if (base === 0) throw new Error('no free ports');
-    this.httpPorts = [0, 1, 2].map((i) => base + 100 + i);
-    const cluster = [0, 1, 2].map((i) => `n${i + 1}=127.0.0.${i + 1}:${base + i}`).join(',');
-    for (let i = 0; i < 3; i++) {
-      const child = spawn(
-        process.execPath,
-        [
-          MAIN,
-          'start',
-          '--name',
-          `n${i + 1}`,
-          '--data-dir',
-          join(this.dir, `n${i + 1}`),
-          '--peer-listen',
-          `127.0.0.${i + 1}:${base + i}`,
-          '--http-listen',
-          `127.0.0.1:${base + 100 + i}`,
-          '--initial-cluster',
-          cluster,
-          '--log-level',
-          'error',
-          ...extraArgs,
-        ],
-        { stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      this.children.push(child);
-    }
-  }
-
-  async leaderUrl(timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try {
-        const r = await request(`http://127.0.0.1:${this.httpPorts[0]}/v1/cluster/status`, { headersTimeout: 1000 });
-        const s = (await r.body.json()) as { leader: string | null; members: { name: string; http: string | null }[] };
-        const leader = s.members.find((m) => m.name === s.leader);
-        if (leader?.http) return `http://${leader.http}`;
-      } catch {
-        // not up yet
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('the bench cluster elected no leader');
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null) {
-              resolve();
-              return;
-            }
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-            setTimeout(() => c.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
 /** Parses h2load's summary (the same fields the etcd baseline script reads). */
 export function parseH2load(out: string): { opsPerSec: number; meanMs: number; succeeded: number; failed: number } {
   const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(out);
@@ -205,12 +115,12 @@ async function h2load(url: string, c: Case, seconds: number, bodyFile: string): 
 }
 
 export async function runCairn(args: BenchArgs): Promise<Measurement[]> {
-  const cluster = new BenchCluster();
+  const cluster = new LocalCluster(3, args.extraNodeArgs);
   const body = join(cluster.dir, 'value-256.bin');
   writeFileSync(body, Buffer.alloc(256, 'x'));
   try {
-    await cluster.start(args.extraNodeArgs);
-    const url = await cluster.leaderUrl();
+    await cluster.start();
+    const url = (await cluster.waitForLeader()).http;
     const seed = await request(`${url}/v1/kv/bench-key`, { method: 'PUT', body: Buffer.alloc(256, 'x') });
     await seed.body.dump();
     const results: Measurement[] = [];

@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+async function portsFree(ports: number[]): Promise<boolean> {
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
+/**
+ * A local cluster of real `cairn start` processes for benchmarks: node i listens for peers on 127.0.0.(i+1) and
+ * serves its API on 127.0.0.1; data in a temporary directory removed by `stop()`.
+ */
+export class LocalCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
+  readonly names: string[];
+  readonly procs = new Map<string, ChildProcess>();
+  private base = 0;
+
+  constructor(
+    nodes: number,
+    private readonly args: readonly string[] = [],
+  ) {
+    this.names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  }
+
+  async start(): Promise<void> {
+    for (let i = 0; i < 50 && this.base === 0; i++) {
+      const candidate = 21_000 + Math.floor(Math.random() * 30_000);
+      const ports = this.names.flatMap((_, k) => [candidate + k, candidate + 100 + k]);
+      if (await portsFree(ports)) this.base = candidate;
+    }
+    if (this.base === 0) throw new Error('no free ports');
+    for (let i = 0; i < this.names.length; i++) this.startNode(i);
+  }
+
+  /** The API address of node i. */
+  http(i: number): string {
+    return `http://127.0.0.1:${this.base + 100 + i}`;
+  }
+
+  endpoints(): string[] {
+    return this.names.map((_, i) => this.http(i));
+  }
+
+  startNode(i: number): ChildProcess {
+    const name = this.names[i]!;
+    const cluster = this.names.map((n, k) => `${n}=127.0.0.${k + 1}:${this.base + k}`).join(',');
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'start',
+        '--name',
+        name,
+        '--data-dir',
+        join(this.dir, name),
+        '--peer-listen',
+        `127.0.0.${i + 1}:${this.base + i}`,
+        '--http-listen',
+        `127.0.0.1:${this.base + 100 + i}`,
+        '--initial-cluster',
+        cluster,
+        '--log-level',
+        'error',
+        ...this.args,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    this.procs.set(name, child);
+    return child;
+  }
+
+  /** The leader as node `asked` sees it (only a running one), or null. */
+  async leader(asked = 0): Promise<{ name: string; http: string } | null> {
+    try {
+      const r = await request(`${this.http(asked)}/v1/cluster/status?local=true`, { headersTimeout: 1000 });
+      const s = (await r.body.json()) as { leader: string | null };
+      if (!s.leader || this.procs.get(s.leader)?.exitCode !== null) return null;
+      return { name: s.leader, http: this.http(this.names.indexOf(s.leader)) };
+    } catch {
+      return null;
+    }
+  }
+
+  async waitForLeader(timeoutMs = 20_000): Promise<{ name: string; http: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (let i = 0; i < this.names.length; i++) {
+        const l = await this.leader(i);
+        if (l) return l;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('the cluster elected no leader');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.procs.values()].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) {
+              resolve();
+              return;
+            }
+            c.once('exit', () => resolve());
+            c.kill('SIGCONT');
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The value at percentile p (nearest rank) of `values`, or null when empty. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
