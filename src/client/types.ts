@@ -92,9 +92,10 @@ export interface LeaseGrant {
 export interface LeaseInfo {
   readonly id: number;
   readonly ttlSeconds: number;
-  readonly keys: string[];
-  /** Known only when the leader answered; null otherwise. */
-  readonly remainingMs: number | null;
+  /** How many keys are attached to it. */
+  readonly keys: number;
+  /** Time left, known only when the leader answered (`getLease`); null or absent otherwise. */
+  readonly remainingMs?: number | null;
 }
 
 export interface MembershipResult {
