@@ -292,7 +292,7 @@ export class Gateway {
       if (x.clientGone) {
         if (attempt.kind === 'answer') {
           this.backends.balancer.abandon(attempt.handle);
-          attempt.upstream.body.destroy();
+          discard(attempt.upstream.body);
         } else this.backends.balancer.abandon(attempt.handle);
         return;
       }
@@ -310,7 +310,7 @@ export class Gateway {
         }
         this.backends.balancer.end(attempt.handle, { ok: false, latencyMs: attempt.latencyMs });
         this.backends.noteFailure(origin);
-        attempt.upstream.body.destroy();
+        void attempt.upstream.body.dump().catch(() => {}); // a refusal's body is small: keep the connection
         origin = next;
         continue;
       }
@@ -400,6 +400,12 @@ export class Gateway {
       if (error) x.res.destroy();
     });
   }
+}
+
+/** Drops a backend's answer body without an unhandled 'error' event. */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
