@@ -599,6 +599,11 @@ export class Client {
           this.balancer.abandon(handle);
           throw error;
         }
+        if (errorCode(error) === 'UND_ERR_INVALID_ARG') {
+          // The request itself is malformed (a header or path undici refuses): no node is to blame, nothing was sent.
+          this.balancer.abandon(handle);
+          throw CairnError.create('INVALID_ARGUMENT', 0, error instanceof Error ? error.message : String(error));
+        }
         this.balancer.end(handle, { ok: false });
         this.noteFailure(origin);
         const code = errorCode(error) || String(error);

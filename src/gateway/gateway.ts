@@ -100,7 +100,11 @@ export class Gateway {
       { keepAliveTimeout: 65_000, maxHeaderSize: 16 * 1024, requestTimeout: 300_000 },
       (req, res) => this.handle(req, res),
     );
-    this.server.on('clientError', (_error, socket) => socket.destroy());
+    // A request Node's parser refuses (malformed headers, bad Content-Length): answer 400 and close, never crash.
+    this.server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+    });
   }
 
   /** Starts discovery and health checks, then listens. Resolves with the bound address. */
@@ -198,6 +202,11 @@ export class Gateway {
     const pathname = path.split('?')[0] ?? '/';
     const isRead = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
     const isWatch = method === 'GET' && pathname === '/v1/watch';
+    if (!path.startsWith('/')) {
+      req.resume();
+      sendError(res, 400, 'INVALID_ARGUMENT', 'the request target must be a path (origin-form)');
+      return;
+    }
     if (isWatch && this.streams >= this.options.maxWatchStreams) {
       this.reject(req, res, `the gateway has ${this.streams} watch streams open (maxWatchStreams)`);
       return;
@@ -314,6 +323,13 @@ export class Gateway {
         origin = next;
         continue;
       }
+      if (errorCode(attempt.error) === 'UND_ERR_INVALID_ARG') {
+        // undici refused what the client sent (a header or path it does not accept): the client's fault, not the
+        // backend's — blaming the backend would let bad requests eject healthy nodes.
+        this.backends.balancer.abandon(attempt.handle);
+        sendError(x.res, 400, 'INVALID_ARGUMENT', `the request cannot be forwarded: ${errorMessage(attempt.error)}`);
+        return;
+      }
       this.backends.balancer.end(attempt.handle, { ok: false });
       if (x.bodyTooLarge) {
         sendError(x.res, 413, 'BODY_TOO_LARGE', `the body is larger than ${this.options.maxRequestBodyBytes} bytes`);
@@ -400,6 +416,10 @@ export class Gateway {
       if (error) x.res.destroy();
     });
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Drops a backend's answer body without an unhandled 'error' event. */

@@ -10,7 +10,7 @@ import {
 } from '../../src/client/errors.js';
 import type { WatchBatch } from '../../src/client/types.js';
 import { sleep, TestCluster } from '../support/test-cluster.js';
-import { metricSum, scrape } from './metrics.js';
+import { duringStableLeadership, metricSum, scrape } from './metrics.js';
 
 /** Polls until `check` holds (generous bound: these are real processes on a shared machine). */
 async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -47,19 +47,23 @@ describe('the SDK against a real 3-node cluster', () => {
   }
 
   test('discovers every member from one endpoint and sends writes to the leader: nothing is forwarded', async () => {
-    const leader = await cluster.waitForLeader();
-    const c = sdk({ strategy: 'rr' });
-    const endpoints = await c.discover();
-    assert.deepEqual(endpoints.sort(), cluster.endpoints().sort());
+    const { c, leader, forwardedBefore, forwardedAfter, puts } = await duringStableLeadership(
+      cluster,
+      async (leader) => {
+        const c = sdk({ strategy: 'rr' });
+        const endpoints = await c.discover();
+        assert.deepEqual(endpoints.sort(), cluster.endpoints().sort());
+        const forwardedBefore = await counters('cairn_http_forwarded_total', {});
+        const putsBefore = await counters('cairn_http_requests_total', { route: '/v1/kv/*key', method: 'PUT' });
+        for (let i = 0; i < 30; i++) await c.put(`sdk/w/${i}`, `v${i}`);
+        const forwardedAfter = await counters('cairn_http_forwarded_total', {});
+        const putsAfter = await counters('cairn_http_requests_total', { route: '/v1/kv/*key', method: 'PUT' });
+        const puts = putsAfter.map((v, i) => v - putsBefore[i]!);
+        return { c, leader, forwardedBefore, forwardedAfter, puts };
+      },
+    );
     assert.equal(c.stats().leader, leader);
-
-    const forwardedBefore = await counters('cairn_http_forwarded_total', {});
-    const putsBefore = await counters('cairn_http_requests_total', { route: '/v1/kv/*key', method: 'PUT' });
-    for (let i = 0; i < 30; i++) await c.put(`sdk/w/${i}`, `v${i}`);
-    const forwardedAfter = await counters('cairn_http_forwarded_total', {});
-    const putsAfter = await counters('cairn_http_requests_total', { route: '/v1/kv/*key', method: 'PUT' });
     assert.deepEqual(forwardedAfter, forwardedBefore, 'no write was forwarded by a follower');
-    const puts = putsAfter.map((v, i) => v - putsBefore[i]!);
     assert.equal(puts[names.indexOf(leader)], 30, `the leader ${leader} served all 30 writes (${puts})`);
 
     // Linearizable reads go to every node (followers serve them with ReadIndex) and see the latest write.

@@ -6,7 +6,7 @@ import { CompareFailedError, LeaseNotFoundError } from '../../src/client/errors.
 import type { WatchBatch } from '../../src/client/types.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { GatewayStatus } from '../../src/gateway/status.js';
-import { metricSum, scrape } from '../client/metrics.js';
+import { duringStableLeadership, metricSum, scrape } from '../client/metrics.js';
 import { sleep, TestCluster } from '../support/test-cluster.js';
 
 async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -93,6 +93,7 @@ describe('the gateway in front of a real 3-node cluster', () => {
 
   test('/gateway/status: every member as a backend, the leader, and writes sent to it (nothing forwarded)', async () => {
     const leader = await cluster.waitForLeader();
+    await eventually(async () => (await status()).leader?.name === leader, 'the gateway to see the leader');
     const st = await status();
     assert.equal(st.strategy, 'least-time');
     assert.equal(st.leader?.name, leader);
@@ -115,9 +116,13 @@ describe('the gateway in front of a real 3-node cluster', () => {
       for (const n of names) sum += metricSum(await scrape(cluster.httpOf(n)), 'cairn_http_forwarded_total');
       return sum;
     };
-    const before = await forwarded();
-    for (let i = 0; i < 20; i++) await client.put(`gw/leader/${i}`, 'v');
-    assert.equal(await forwarded(), before, 'the gateway sent every write to the leader itself');
+    const counts = await duringStableLeadership(cluster, async (current) => {
+      await eventually(async () => (await status()).leader?.name === current, 'the gateway to see the leader');
+      const before = await forwarded();
+      for (let i = 0; i < 20; i++) await client.put(`gw/leader/${i}`, 'v');
+      return { before, after: await forwarded() };
+    });
+    assert.equal(counts.after, counts.before, 'the gateway sent every write to the leader itself');
   });
 
   test('a watch survives the kill of its backend; the dead backend is taken out and traffic moves', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { request } from 'undici';
@@ -258,6 +259,47 @@ describe('the gateway as a reverse proxy (fake backends)', () => {
     assert.equal(nodes[0]!.count('GET'), 0);
   });
 
+  test('panic threshold: with every backend failing its checks, traffic still flows to all of them', async () => {
+    const nodes = await backends(2);
+    for (const n of nodes) {
+      n.values.set('k', Buffer.from('v'));
+      n.handler = (req, res) => {
+        if (req.url !== '/healthz') return false;
+        json(res, 503, { error: { code: 'UNAVAILABLE', message: 'no leader is known' } });
+        return true;
+      };
+    }
+    const { url } = await gateway(
+      nodes.map((n) => n.origin),
+      { health: { intervalMs: 20, intervalJitterMs: 0, timeoutMs: 500 } },
+    );
+    for (let i = 0; i < 200; i++) {
+      if ((await status(url)).backends.every((b) => b.state === 'unhealthy')) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const st = await status(url);
+    assert.equal(st.panic, true);
+    assert.deepEqual(
+      st.backends.map((b) => [b.state, b.serving]),
+      [
+        ['unhealthy', true],
+        ['unhealthy', true],
+      ],
+    );
+    for (let i = 0; i < 10; i++) {
+      const r = await request(`${url}/v1/kv/k`);
+      assert.equal(r.statusCode, 200);
+      await r.body.dump();
+    }
+    assert.ok(
+      nodes.every((n) => n.count('GET') > 0),
+      'both still get traffic',
+    );
+    const health = await request(`${url}/gateway/healthz`);
+    assert.equal(health.statusCode, 200, 'serving backends exist (in panic)');
+    await health.body.dump();
+  });
+
   test('own routes, limits, and errors in the API format', async () => {
     const [b] = await backends(1);
     let release: () => void = () => {};
@@ -290,6 +332,32 @@ describe('the gateway as a reverse proxy (fake backends)', () => {
     const st = await status(url);
     assert.equal(st.requests.rejected, 2);
     assert.equal(st.strategy, 'rr');
+  });
+
+  test('malformed requests get 400 and are not blamed on a backend', async () => {
+    const [b] = await backends(1);
+    const { url } = await gateway([b!.origin]);
+    const port = Number(new URL(url).port);
+    const raw = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+        let out = '';
+        socket.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        socket.on('close', () => resolve(out));
+        socket.on('error', () => resolve(out));
+        setTimeout(() => socket.destroy(), 1_000).unref();
+      });
+    for (const text of [
+      'GET http://elsewhere/v1/kv/a HTTP/1.1\r\nHost: a\r\n\r\n',
+      'PUT /v1/kv/a HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n',
+    ]) {
+      assert.match(await raw(text), /^HTTP\/1\.1 400 /);
+    }
+    const st = await status(url);
+    assert.equal(st.backends[0]!.failures, 0);
+    assert.equal(b!.requests.length, 0);
   });
 
   test('no backend at all answers 503 UNAVAILABLE', async () => {
