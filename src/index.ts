@@ -1,4 +1,14 @@
-/** Cairn's public entry point: the client SDK and the pieces people embed. */
+/** Cairn's public entry point: the client SDK, the gateway, and the pieces people embed. */
 
+export { createBalancer, STRATEGY_NAMES, type StrategyName } from './balancer/index.js';
 export { checkHistory, renderHtmlReport } from './check/index.js';
-export { CairnError, Client, type ClientOptions, Watch } from './client/index.js';
+export * from './client/index.js';
+export {
+  type BackendSpec,
+  type BackendStatus,
+  GATEWAY_DEFAULTS,
+  Gateway,
+  GatewayConfigError,
+  type GatewayOptions,
+  type GatewayStatus,
+} from './gateway/index.js';

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerGatewayCommand } from './gateway-command.js';
 import { registerMemberCommands } from './member-commands.js';
 import { registerSnapshotCommands } from './snapshot-commands.js';
 import { registerStartCommand } from './start-command.js';
@@ -19,6 +20,7 @@ registerDevCommand(program);
 registerClientCommands(program);
 registerMemberCommands(program);
 registerSnapshotCommands(program);
+registerGatewayCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   console.error(`cairn: ${error instanceof Error ? error.message : String(error)}`);

@@ -89,8 +89,9 @@ export class TestCluster {
     return names.map((n) => `http://${this.httpOf(n)}`);
   }
 
+  /** A client of exactly these nodes (no discovery: tests pick the node that serves each request). */
   client(names?: readonly string[]): Client {
-    return new Client({ endpoints: this.endpoints(names), timeoutMs: 10_000, retries: 6 });
+    return new Client({ endpoints: this.endpoints(names), timeoutMs: 10_000, retries: 6, discovery: false });
   }
 
   /** The founding members' cluster id (a joining node must be given it). */
