@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PeerStats } from '../transport/stats.js';
 
 /** The node's Prometheus metrics (served at GET /metrics). One registry per node, so tests can run several. */
 export class NodeMetrics {
@@ -118,6 +119,47 @@ export class NodeMetrics {
       help: 'Requests forwarded to the leader',
       labelNames: ['route'],
       registers: r,
+    });
+  }
+
+  /**
+   * Exports the peer transport's own counters (per peer, both directions) at scrape time. They are what
+   * "messages per write" and "bytes per write" are measured from (docs/consensus.md, docs/performance.md).
+   */
+  attachPeerStats(read: () => Record<string, PeerStats>): void {
+    const r = [this.registry];
+    const counter = (name: string, help: string, field: keyof PeerStats) => {
+      // prom-client counters only go up by inc(): add what the transport counted since the last scrape.
+      const seen = new Map<string, number>();
+      new Counter({
+        name,
+        help,
+        labelNames: ['peer'],
+        registers: r,
+        collect() {
+          for (const [peer, stats] of Object.entries(read())) {
+            const now = Number(stats[field] ?? 0);
+            const delta = now - (seen.get(peer) ?? 0);
+            if (delta > 0) this.labels({ peer }).inc(delta);
+            seen.set(peer, now);
+          }
+        },
+      });
+    };
+    counter('cairn_peer_messages_sent_total', 'Peer messages handed to the connection', 'messagesSent');
+    counter('cairn_peer_frames_sent_total', 'Peer frames written (each carries a batch of messages)', 'framesSent');
+    counter('cairn_peer_bytes_sent_total', 'Peer frame bytes written', 'bytesSent');
+    counter('cairn_peer_messages_received_total', 'Peer messages received', 'messagesReceived');
+    counter('cairn_peer_bytes_received_total', 'Peer frame bytes read', 'bytesReceived');
+    counter('cairn_peer_send_dropped_total', 'Peer messages dropped before sending (queue full, expired…)', 'dropped');
+    new Gauge({
+      name: 'cairn_peer_queued_messages',
+      help: 'Peer messages waiting to be sent',
+      labelNames: ['peer'],
+      registers: r,
+      collect() {
+        for (const [peer, stats] of Object.entries(read())) this.labels({ peer }).set(stats.queuedMessages);
+      },
     });
   }
 }

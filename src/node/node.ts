@@ -132,6 +132,7 @@ export class CairnNode {
       },
       { logger: this.logger.child({ component: 'transport' }) },
     );
+    this.metrics.attachPeerStats(() => this.transport.stats().peers);
     this.replica = new Replica({
       config: c,
       group: 0,

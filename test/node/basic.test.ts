@@ -232,6 +232,16 @@ describe('a 3-node cluster of real processes', () => {
     assert.match(text, /cairn_http_requests_total\{/);
     assert.match(text, /cairn_storage_fsync_duration_seconds_bucket/);
     assert.match(text, /cairn_raft_term/);
+    // The transport's counters, per peer: n1 has talked to both others (heartbeats at least), and counts go up.
+    const sent = (t: string, peer: string) =>
+      Number(new RegExp(`cairn_peer_messages_sent_total\\{peer="${peer}"[^}]*\\} (\\d+)`).exec(t)?.[1] ?? 'NaN');
+    assert.ok(sent(text, 'n2') > 0 && sent(text, 'n3') > 0, 'messages sent to each peer are counted');
+    const w = cluster.client(['n1']);
+    for (let i = 0; i < 5; i++) await w.put(`metrics-${i}`, 'x');
+    await w.close();
+    const later = await (await request(`http://${cluster.httpOf('n1')}/metrics`)).body.text();
+    assert.ok(sent(later, 'n2') > sent(text, 'n2'), 'the counter grows between scrapes');
+    assert.match(later, /cairn_peer_bytes_received_total\{peer="n3"/);
     // Replicas converge to the same state: same checksum at the same applied index.
     const sums = new Map<number, Set<string>>();
     for (let attempt = 0; attempt < 20; attempt++) {
