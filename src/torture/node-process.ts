@@ -3,8 +3,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from './process-registry.js';
 
-/** `cairn`'s entry point, next to this file in dist/. */
-export const CAIRN_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** `cairn start` under the harness's own script name (see node-entry.ts), next to this file in dist/. */
+export const NODE_ENTRY = fileURLToPath(new URL('./node-entry.js', import.meta.url));
 
 /** Where a node lives: its own loopback host, real ports, and (in front of the peer port) its proxy front door. */
 export interface NodeSpec {
@@ -81,7 +81,7 @@ export class NodeProcess {
     writeSync(fd, `\n=== harness: starting ${this.spec.name} (start #${this.starts + 1}) ===\n`);
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [CAIRN_MAIN, 'start', ...this.args], { stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [NODE_ENTRY, ...this.args], { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd); // the child holds its own copy
     }
