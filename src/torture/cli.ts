@@ -28,6 +28,7 @@ injecting faults on a seeded schedule, heals, and checks linearizability, replic
   --clients C            concurrent clients (default ${TORTURE_DEFAULTS.clients})
   --keys K               keys in use at a time (default ${TORTURE_DEFAULTS.keys})
   --key-rotation S       move to fresh keys every S seconds, 0 = never (default ${TORTURE_DEFAULTS.keyRotationSeconds})
+  --lease-reads F        share of reads made with consistency=lease, 0..1 (default 0)
   --op-timeout-ms MS     client timeout per operation (default ${TORTURE_DEFAULTS.opTimeoutMs})
   --watchers W           prefix watchers (default ${TORTURE_DEFAULTS.watchers})
   --tick-ms MS           nodes' Raft tick (default ${TORTURE_DEFAULTS.tickMs})
@@ -68,6 +69,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
       keys: { type: 'string' },
       'key-rotation': { type: 'string' },
       'op-timeout-ms': { type: 'string' },
+      'lease-reads': { type: 'string' },
       watchers: { type: 'string' },
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
@@ -100,6 +102,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
     keys: num('keys', values.keys),
     keyRotationSeconds: num('key-rotation', values['key-rotation']),
     opTimeoutMs: num('op-timeout-ms', values['op-timeout-ms']),
+    leaseReads: num('lease-reads', values['lease-reads']),
     watchers: num('watchers', values.watchers),
     tickMs: num('tick-ms', values['tick-ms']),
     electionTicks: num('election-ticks', values['election-ticks']),

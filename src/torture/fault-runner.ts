@@ -8,7 +8,7 @@ import type { TortureCluster } from './torture-cluster.js';
 export interface FaultRecord {
   readonly index: number;
   readonly kind: FaultKind;
-  /** Run clock (ms since the workload started). */
+  /** On the history's clock (ms since the harness started), like operations' call and return times. */
   readonly startMs: number;
   endMs: number;
   /** The nodes it hit. */
@@ -48,7 +48,7 @@ function partitionMode(random: Random): 'blackhole' | 'reject' {
 
 export interface FaultRunnerDeps {
   readonly cluster: TortureCluster;
-  /** Run clock, ms. */
+  /** The history's clock, ms. */
   readonly now: () => number;
   readonly log: (line: string) => void;
 }

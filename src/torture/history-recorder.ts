@@ -11,6 +11,8 @@ export interface RecordedOp extends HistoryOp {
   readonly note?: string;
   /** The error message the node gave, if any. */
   readonly message?: string;
+  /** `lease` for a read made with `consistency=lease` (absent: linearizable, the default). */
+  readonly consistency?: 'lease';
   /** The store revision the write got (puts, deletes that deleted), or the read was served at. */
   readonly revision?: number;
 }
@@ -47,8 +49,9 @@ export class HistoryRecorder {
     call: number,
     returned: number,
     answer: OpAnswer,
+    leaseRead = false,
   ): void {
-    const base = { id, clientId, node, key, op, input, call };
+    const base = { id, clientId, node, key, op, input, call, ...(leaseRead ? { consistency: 'lease' as const } : {}) };
     const counts = this.counts[op];
     switch (answer.kind) {
       case 'ok':

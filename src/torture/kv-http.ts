@@ -90,8 +90,10 @@ export class KvHttp {
     }
   }
 
-  async get(origin: string, key: string): Promise<OpAnswer> {
-    const r = await this.send(origin, 'GET', `/v1/kv/${encodeURIComponent(key)}`);
+  /** A read; `lease` asks for `consistency=lease` (the leader's lease instead of a ReadIndex round). */
+  async get(origin: string, key: string, consistency: 'linearizable' | 'lease' = 'linearizable'): Promise<OpAnswer> {
+    const q = consistency === 'lease' ? '?consistency=lease' : '';
+    const r = await this.send(origin, 'GET', `/v1/kv/${encodeURIComponent(key)}${q}`);
     if ('error' in r) return r.sent ? { kind: 'unknown', reason: r.error } : { kind: 'failed', code: r.error };
     if (r.status === 200) {
       return {

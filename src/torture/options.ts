@@ -20,6 +20,8 @@ export interface TortureOptions {
    * for the checker to decide quickly. 0 = never. Default 20.
    */
   readonly keyRotationSeconds: number;
+  /** Share of reads made with `consistency=lease` (lease reads must be linearizable too). 0..1. Default 0. */
+  readonly leaseReads: number;
   /** A client gives up on an operation after this long (the outcome is then unknown). Default 2000 ms. */
   readonly opTimeoutMs: number;
   /** Watchers on the key prefix (one through the client SDK, the rest raw SSE). Default 3. */
@@ -66,6 +68,7 @@ export const TORTURE_DEFAULTS: Omit<TortureOptions, 'seed'> = {
   clients: 8,
   keys: 5,
   keyRotationSeconds: 20,
+  leaseReads: 0,
   opTimeoutMs: 2000,
   watchers: 3,
   tickMs: 50,
@@ -102,6 +105,9 @@ export function resolveTortureOptions(input: TortureOptionsInput, randomSeed: ()
   intIn('clients', o.clients, 1, 256);
   intIn('keys', o.keys, 1, 1000);
   intIn('keyRotationSeconds', o.keyRotationSeconds, 0, 86_400);
+  if (!(o.leaseReads >= 0 && o.leaseReads <= 1)) {
+    throw new TortureError('INVALID_OPTION', `leaseReads must be in 0..1 (got ${o.leaseReads})`);
+  }
   intIn('opTimeoutMs', o.opTimeoutMs, 50, 600_000);
   intIn('watchers', o.watchers, 0, 32);
   intIn('tickMs', o.tickMs, 1, 10_000);

@@ -17,6 +17,8 @@ export interface WorkloadOptions {
   readonly keyRotationMs: number;
   /** Every key starts with this (e.g. `t/`): watchers watch it. */
   readonly prefix: string;
+  /** Share of reads made with `consistency=lease` instead of the default ReadIndex (0..1). */
+  readonly leaseReads: number;
 }
 
 export interface WorkloadDeps {
@@ -94,9 +96,11 @@ export class Workload {
       const knownVersion = known.get(key) ?? 0;
       // A condition that is usually right (from the last answer seen) but sometimes stale or off by one.
       const condition = () => (random.chance(0.8) ? knownVersion : Math.max(0, knownVersion + random.int(3) - 1));
+      let lease = false;
       if (roll < 0.4) {
         op = 'get';
         input = {};
+        lease = random.chance(this.o.leaseReads);
       } else if (roll < 0.65) {
         op = 'put';
         input = { value: `${clientId}-${seq}` };
@@ -109,11 +113,11 @@ export class Workload {
       }
       const call = this.d.now();
       let answer: OpAnswer;
-      if (op === 'get') answer = await this.d.kv.get(target.origin, key);
+      if (op === 'get') answer = await this.d.kv.get(target.origin, key, lease ? 'lease' : 'linearizable');
       else if (op === 'put') answer = await this.d.kv.put(target.origin, key, input.value!, input.ifVersion);
       else answer = await this.d.kv.del(target.origin, key, input.ifVersion);
       const returned = this.d.now();
-      this.d.recorder.record(id, clientId, target.name, key, op, input, call, returned, answer);
+      this.d.recorder.record(id, clientId, target.name, key, op, input, call, returned, answer, lease);
       if (answer.kind === 'ok') {
         const out = answer.output as { found?: boolean; version?: number; deleted?: number; ok?: boolean };
         if (out.found === false || out.deleted !== undefined) known.set(key, 0);
