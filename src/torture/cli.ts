@@ -29,6 +29,7 @@ injecting faults on a seeded schedule, heals, and checks linearizability, replic
   --keys K               keys in use at a time (default ${TORTURE_DEFAULTS.keys})
   --key-rotation S       move to fresh keys every S seconds, 0 = never (default ${TORTURE_DEFAULTS.keyRotationSeconds})
   --lease-reads F        share of reads made with consistency=lease, 0..1 (default 0)
+  --think-ms MS          each client pauses 0..MS between operations (default 0: back to back)
   --op-timeout-ms MS     client timeout per operation (default ${TORTURE_DEFAULTS.opTimeoutMs})
   --watchers W           prefix watchers (default ${TORTURE_DEFAULTS.watchers})
   --tick-ms MS           nodes' Raft tick (default ${TORTURE_DEFAULTS.tickMs})
@@ -70,6 +71,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
       'key-rotation': { type: 'string' },
       'op-timeout-ms': { type: 'string' },
       'lease-reads': { type: 'string' },
+      'think-ms': { type: 'string' },
       watchers: { type: 'string' },
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
@@ -103,6 +105,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
     keyRotationSeconds: num('key-rotation', values['key-rotation']),
     opTimeoutMs: num('op-timeout-ms', values['op-timeout-ms']),
     leaseReads: num('lease-reads', values['lease-reads']),
+    thinkMs: num('think-ms', values['think-ms']),
     watchers: num('watchers', values.watchers),
     tickMs: num('tick-ms', values['tick-ms']),
     electionTicks: num('election-ticks', values['election-ticks']),

@@ -78,6 +78,7 @@ export function replayCommand(o: TortureOptions): string {
   }
   parts.push(`--seed ${o.seed}`, `--clients ${o.clients}`, `--keys ${o.keys}`);
   if (o.leaseReads > 0) parts.push(`--lease-reads ${o.leaseReads}`);
+  if (o.thinkMs > 0) parts.push(`--think-ms ${o.thinkMs}`);
   if (o.unsafeLocalReads) parts.push('--unsafe-local-reads');
   return parts.join(' ');
 }
@@ -172,6 +173,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         keyRotationMs: o.keyRotationSeconds * 1000,
         prefix,
         leaseReads: o.leaseReads,
+        thinkMs: o.thinkMs,
       },
       { kv, recorder, random: workloadRandom, targets, now },
     );

@@ -22,6 +22,8 @@ export interface TortureOptions {
   readonly keyRotationSeconds: number;
   /** Share of reads made with `consistency=lease` (lease reads must be linearizable too). 0..1. Default 0. */
   readonly leaseReads: number;
+  /** Each client pauses a random 0..thinkMs between operations; 0 = back to back (the most load). Default 0. */
+  readonly thinkMs: number;
   /** A client gives up on an operation after this long (the outcome is then unknown). Default 2000 ms. */
   readonly opTimeoutMs: number;
   /** Watchers on the key prefix (one through the client SDK, the rest raw SSE). Default 3. */
@@ -69,6 +71,7 @@ export const TORTURE_DEFAULTS: Omit<TortureOptions, 'seed'> = {
   keys: 5,
   keyRotationSeconds: 20,
   leaseReads: 0,
+  thinkMs: 0,
   opTimeoutMs: 2000,
   watchers: 3,
   tickMs: 50,
@@ -108,6 +111,7 @@ export function resolveTortureOptions(input: TortureOptionsInput, randomSeed: ()
   if (!(o.leaseReads >= 0 && o.leaseReads <= 1)) {
     throw new TortureError('INVALID_OPTION', `leaseReads must be in 0..1 (got ${o.leaseReads})`);
   }
+  intIn('thinkMs', o.thinkMs, 0, 60_000);
   intIn('opTimeoutMs', o.opTimeoutMs, 50, 600_000);
   intIn('watchers', o.watchers, 0, 32);
   intIn('tickMs', o.tickMs, 1, 10_000);

@@ -19,6 +19,8 @@ export interface WorkloadOptions {
   readonly prefix: string;
   /** Share of reads made with `consistency=lease` instead of the default ReadIndex (0..1). */
   readonly leaseReads: number;
+  /** A client pauses a random 0..thinkMs between operations (0 = back to back). */
+  readonly thinkMs: number;
 }
 
 export interface WorkloadDeps {
@@ -125,6 +127,7 @@ export class Workload {
       } else {
         await sleep(10 + random.int(50));
       }
+      if (this.o.thinkMs > 0) await sleep(random.int(this.o.thinkMs + 1));
     }
   }
 }

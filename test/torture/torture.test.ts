@@ -29,6 +29,7 @@ test('kill + pause + partition for 30 s: linearizable, replicas identical, watch
       faults: parseFaultKinds('kill,pause,partition'),
       seed: 21,
       clients: 6,
+      thinkMs: 5,
       keys: 4,
       keyRotationSeconds: 10,
       watchers: 3,
