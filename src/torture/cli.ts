@@ -34,6 +34,7 @@ injecting faults on a seeded schedule, heals, and checks linearizability, replic
   --watchers W           prefix watchers (default ${TORTURE_DEFAULTS.watchers})
   --tick-ms MS           nodes' Raft tick (default ${TORTURE_DEFAULTS.tickMs})
   --election-ticks N     nodes' election timeout in ticks (default ${TORTURE_DEFAULTS.electionTicks})
+  --snapshot-entries N   nodes snapshot every N entries, keeping N/5 (small: catch-up by snapshot) (default: nodes' own)
   --unsafe-local-reads   start nodes with --test-unsafe-local-reads (must be caught as NOT linearizable)
   --endpoints LIST       run the workload and checks against an existing cluster (no processes, no faults)
   --runs-dir DIR         where run directories go (default ${TORTURE_DEFAULTS.runsDir})
@@ -76,6 +77,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
       'unsafe-local-reads': { type: 'boolean' },
+      'snapshot-entries': { type: 'string' },
       endpoints: { type: 'string' },
       'runs-dir': { type: 'string' },
       'heal-timeout': { type: 'string' },
@@ -110,6 +112,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
     tickMs: num('tick-ms', values['tick-ms']),
     electionTicks: num('election-ticks', values['election-ticks']),
     unsafeLocalReads: values['unsafe-local-reads'],
+    snapshotEntries: num('snapshot-entries', values['snapshot-entries']),
     endpoints,
     runsDir: values['runs-dir'],
     healTimeoutSeconds: num('heal-timeout', values['heal-timeout']),

@@ -79,6 +79,7 @@ export function replayCommand(o: TortureOptions): string {
   parts.push(`--seed ${o.seed}`, `--clients ${o.clients}`, `--keys ${o.keys}`);
   if (o.leaseReads > 0) parts.push(`--lease-reads ${o.leaseReads}`);
   if (o.thinkMs > 0) parts.push(`--think-ms ${o.thinkMs}`);
+  if (o.snapshotEntries > 0) parts.push(`--snapshot-entries ${o.snapshotEntries}`);
   if (o.unsafeLocalReads) parts.push('--unsafe-local-reads');
   return parts.join(' ');
 }
@@ -147,6 +148,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         tickMs: o.tickMs,
         electionTicks: o.electionTicks,
         unsafeLocalReads: o.unsafeLocalReads,
+        snapshotEntries: o.snapshotEntries,
         nodeLogLevel: o.nodeLogLevel,
         dir: runDir,
         now,

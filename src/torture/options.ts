@@ -32,6 +32,12 @@ export interface TortureOptions {
   readonly tickMs: number;
   /** Nodes' election timeout in ticks (randomized in [1x, 2x) by the nodes). Default 10. */
   readonly electionTicks: number;
+  /**
+   * Nodes snapshot every so many applied entries (`--snapshot-entries`) and keep a fifth of that behind
+   * (`--snapshot-keep-entries`): small values make lagging followers and joiners catch up by snapshot, under
+   * faults. 0 = the nodes' defaults (10 000, keeping 5 000). Default 0.
+   */
+  readonly snapshotEntries: number;
   /** Start the nodes with `--test-unsafe-local-reads` (reads skip ReadIndex: the checker must object). Default false. */
   readonly unsafeLocalReads: boolean;
   /**
@@ -76,6 +82,7 @@ export const TORTURE_DEFAULTS: Omit<TortureOptions, 'seed'> = {
   watchers: 3,
   tickMs: 50,
   electionTicks: 10,
+  snapshotEntries: 0,
   unsafeLocalReads: false,
   endpoints: [],
   runsDir: './torture-runs',
@@ -116,6 +123,7 @@ export function resolveTortureOptions(input: TortureOptionsInput, randomSeed: ()
   intIn('watchers', o.watchers, 0, 32);
   intIn('tickMs', o.tickMs, 1, 10_000);
   intIn('electionTicks', o.electionTicks, 2, 1000);
+  intIn('snapshotEntries', o.snapshotEntries, 0, 10_000_000);
   intIn('healTimeoutSeconds', o.healTimeoutSeconds, 1, 3600);
   intIn('checkBudgetMsPerKey', o.checkBudgetMsPerKey, 0, 3_600_000);
   intIn('checkTotalBudgetMs', o.checkTotalBudgetMs, 1, 24 * 3_600_000);

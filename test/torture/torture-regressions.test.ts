@@ -49,6 +49,7 @@ describe('a write answered UNAVAILABLE must not take effect', () => {
       tickMs: 50,
       electionTicks: 10,
       unsafeLocalReads: false,
+      snapshotEntries: 0,
       nodeLogLevel: 'warn',
       dir,
       now: () => performance.now(),
