@@ -294,7 +294,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
       if (!refSelf.ok) failures.push(`the reference change log is not in order: ${refSelf.problems.join('; ')}`);
       for (const w of watcherResults) {
         log(
-          `watcher ${w.id} (${w.kind}, from ${w.fromRevision}, ${w.streams} streams): ${w.received} batches, ` +
+          `watcher ${w.id} (${w.kind}, from ${w.fromRevision}, ${w.kind === 'sdk' ? 'the SDK reconnects by itself' : `${w.streams} streams`}): ${w.received} batches, ` +
             `${w.ok ? 'complete, in order, no duplicates' : `${w.problemCount} problems: ${w.problems.slice(0, 3).join('; ')}`}`,
         );
         if (!w.ok) failures.push(`watcher ${w.id}: ${w.problemCount} problems (${w.problems.slice(0, 3).join('; ')})`);

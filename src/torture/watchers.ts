@@ -12,7 +12,7 @@ export interface PrefixWatcher {
   readonly kind: 'raw' | 'sdk';
   readonly fromRevision: number;
   readonly batches: readonly WatchedBatch[];
-  /** Streams opened (1 + reconnects). */
+  /** Streams opened (1 + reconnects); the SDK does not say, so 1 for the SDK watcher. */
   readonly streams: number;
   /** Errors that ended a stream (the watcher then resumed elsewhere), bounded. */
   readonly errors: readonly string[];

@@ -138,6 +138,10 @@ describe('options and the command line', () => {
     assert.equal(o.clients, 4);
     assert.equal(o.unsafeLocalReads, true);
     assert.equal(parseTortureArgs(['-h']), 'help');
+    const more = parseTortureArgs(['--lease-reads', '0.3', '--think-ms', '5', '--snapshot-entries', '500']);
+    assert.ok(more !== 'help');
+    assert.deepEqual([more.leaseReads, more.thinkMs, more.snapshotEntries], [0.3, 5, 500]);
+    assert.throws(() => resolveTortureOptions({ leaseReads: 2 }, () => 1), /leaseReads/);
     const external = parseTortureArgs(['--endpoints', 'http://a:1, http://b:2']);
     assert.deepEqual(external !== 'help' && external.endpoints, ['http://a:1', 'http://b:2']);
   });
