@@ -35,6 +35,8 @@ injecting faults on a seeded schedule, heals, and checks linearizability, replic
   --tick-ms MS           nodes' Raft tick (default ${TORTURE_DEFAULTS.tickMs})
   --election-ticks N     nodes' election timeout in ticks (default ${TORTURE_DEFAULTS.electionTicks})
   --snapshot-entries N   nodes snapshot every N entries, keeping N/5 (small: catch-up by snapshot) (default: nodes' own)
+  --node-request-timeout-ms MS  the nodes' --request-timeout-ms; below --op-timeout-ms, client timeouts
+                         are reported as hung requests (default: nodes' own, 5000)
   --unsafe-local-reads   start nodes with --test-unsafe-local-reads (must be caught as NOT linearizable)
   --endpoints LIST       run the workload and checks against an existing cluster (no processes, no faults)
   --runs-dir DIR         where run directories go (default ${TORTURE_DEFAULTS.runsDir})
@@ -78,6 +80,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
       'election-ticks': { type: 'string' },
       'unsafe-local-reads': { type: 'boolean' },
       'snapshot-entries': { type: 'string' },
+      'node-request-timeout-ms': { type: 'string' },
       endpoints: { type: 'string' },
       'runs-dir': { type: 'string' },
       'heal-timeout': { type: 'string' },
@@ -113,6 +116,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
     electionTicks: num('election-ticks', values['election-ticks']),
     unsafeLocalReads: values['unsafe-local-reads'],
     snapshotEntries: num('snapshot-entries', values['snapshot-entries']),
+    nodeRequestTimeoutMs: num('node-request-timeout-ms', values['node-request-timeout-ms']),
     endpoints,
     runsDir: values['runs-dir'],
     healTimeoutSeconds: num('heal-timeout', values['heal-timeout']),

@@ -8,7 +8,13 @@ import { planFaults } from './fault-plan.js';
 import { type FaultRecord, FaultRunner } from './fault-runner.js';
 import { HistoryRecorder, type OpCounts } from './history-recorder.js';
 import { KvHttp } from './kv-http.js';
-import { electionTimeoutMs, resolveTortureOptions, type TortureOptions, type TortureOptionsInput } from './options.js';
+import {
+  electionTimeoutMs,
+  resolveTortureOptions,
+  TORTURE_DEFAULTS,
+  type TortureOptions,
+  type TortureOptionsInput,
+} from './options.js';
 import { compareChecksums, type ReplicaCheck } from './replica-check.js';
 import { TortureCluster } from './torture-cluster.js';
 import {
@@ -62,6 +68,9 @@ export interface TortureIo {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Notes of requests the harness's own client gave up on (no answer in time). */
+const CLIENT_TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
@@ -80,6 +89,8 @@ export function replayCommand(o: TortureOptions): string {
   if (o.leaseReads > 0) parts.push(`--lease-reads ${o.leaseReads}`);
   if (o.thinkMs > 0) parts.push(`--think-ms ${o.thinkMs}`);
   if (o.snapshotEntries > 0) parts.push(`--snapshot-entries ${o.snapshotEntries}`);
+  if (o.nodeRequestTimeoutMs > 0) parts.push(`--node-request-timeout-ms ${o.nodeRequestTimeoutMs}`);
+  if (o.opTimeoutMs !== TORTURE_DEFAULTS.opTimeoutMs) parts.push(`--op-timeout-ms ${o.opTimeoutMs}`);
   if (o.unsafeLocalReads) parts.push('--unsafe-local-reads');
   return parts.join(' ');
 }
@@ -149,6 +160,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         electionTicks: o.electionTicks,
         unsafeLocalReads: o.unsafeLocalReads,
         snapshotEntries: o.snapshotEntries,
+        nodeRequestTimeoutMs: o.nodeRequestTimeoutMs,
         nodeLogLevel: o.nodeLogLevel,
         dir: runDir,
         now,
@@ -229,11 +241,27 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         `ok ${totals.ok}, failed ${totals.failed}, unknown ${totals.unknown}`,
     );
 
+    // Requests the client gave up on. When the nodes' own request timeout (plus a forward's extra second and the
+    // longest pause) is well below the client's, no request should ever get there: a node must answer TIMEOUT.
+    const clientTimeouts = recorder.ops.filter((op) => op.return === null && CLIENT_TIMEOUTS.has(op.note ?? ''));
+    const hungBoundMs = o.nodeRequestTimeoutMs + 2000 + 6 * electionTimeoutMs(o);
+    const hungDetected = o.nodeRequestTimeoutMs > 0 && o.opTimeoutMs > hungBoundMs && clientTimeouts.length > 0;
+    log(`client timeouts: ${clientTimeouts.length}`);
+
     // ---- heal and converge ---------------------------------------------------------------------------------------
     t0 = now();
     const healDeadline = performance.now() + o.healTimeoutSeconds * 1000;
     const remaining = () => Math.max(0, healDeadline - performance.now());
     const failures: string[] = [];
+    if (hungDetected) {
+      failures.push(
+        `${clientTimeouts.length} requests got no answer within ${o.opTimeoutMs} ms although the nodes answer TIMEOUT ` +
+          `after ${o.nodeRequestTimeoutMs} ms: ${clientTimeouts
+            .slice(0, 5)
+            .map((op) => `${op.id} ${op.op} ${op.key} on ${op.node} at ${(op.call / 1000).toFixed(1)} s`)
+            .join(', ')}`,
+      );
+    }
     if (cluster) {
       const notes = await cluster.heal(remaining());
       log(`healed every fault${notes.length ? ` (${notes.join('; ')})` : ''}`);

@@ -38,6 +38,12 @@ export interface TortureOptions {
    * faults. 0 = the nodes' defaults (10 000, keeping 5 000). Default 0.
    */
   readonly snapshotEntries: number;
+  /**
+   * The nodes' `--request-timeout-ms` (how long a node lets a request wait before answering TIMEOUT); 0 = their
+   * default (5000). Set it well below `opTimeoutMs` and a client timeout means a node did not answer within its
+   * own timeout: such requests are reported as *hung* (docs/testing.md). Default 0.
+   */
+  readonly nodeRequestTimeoutMs: number;
   /** Start the nodes with `--test-unsafe-local-reads` (reads skip ReadIndex: the checker must object). Default false. */
   readonly unsafeLocalReads: boolean;
   /**
@@ -83,6 +89,7 @@ export const TORTURE_DEFAULTS: Omit<TortureOptions, 'seed'> = {
   tickMs: 50,
   electionTicks: 10,
   snapshotEntries: 0,
+  nodeRequestTimeoutMs: 0,
   unsafeLocalReads: false,
   endpoints: [],
   runsDir: './torture-runs',
@@ -124,6 +131,7 @@ export function resolveTortureOptions(input: TortureOptionsInput, randomSeed: ()
   intIn('tickMs', o.tickMs, 1, 10_000);
   intIn('electionTicks', o.electionTicks, 2, 1000);
   intIn('snapshotEntries', o.snapshotEntries, 0, 10_000_000);
+  intIn('nodeRequestTimeoutMs', o.nodeRequestTimeoutMs, 0, 600_000);
   intIn('healTimeoutSeconds', o.healTimeoutSeconds, 1, 3600);
   intIn('checkBudgetMsPerKey', o.checkBudgetMsPerKey, 0, 3_600_000);
   intIn('checkTotalBudgetMs', o.checkTotalBudgetMs, 1, 24 * 3_600_000);

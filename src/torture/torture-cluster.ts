@@ -20,6 +20,8 @@ export interface TortureClusterOptions {
   readonly unsafeLocalReads: boolean;
   /** `--snapshot-entries` for the nodes (keeping a fifth behind); 0 = their defaults. */
   readonly snapshotEntries: number;
+  /** `--request-timeout-ms` for the nodes; 0 = their default. */
+  readonly nodeRequestTimeoutMs?: number;
   readonly nodeLogLevel: string;
   /** Data directories go to `<dir>/data/<name>`, node logs to `<dir>/logs/<name>.log`. */
   readonly dir: string;
@@ -161,6 +163,7 @@ export class TortureCluster {
             String(Math.floor(o.snapshotEntries / 5)),
           ]
         : []),
+      ...(o.nodeRequestTimeoutMs ? ['--request-timeout-ms', String(o.nodeRequestTimeoutMs)] : []),
       ...(o.unsafeLocalReads ? ['--test-unsafe-local-reads'] : []),
     ];
   }
