@@ -107,6 +107,11 @@ export class Replica {
       electionTicks: d.config.electionTicks,
       heartbeatTicks: d.config.heartbeatTicks,
       applied: Math.max(d.kv.appliedIndex, storage.snapshotMeta().index),
+      // The API forwards writes to the leader itself (over HTTP) and must know whether a write was proposed.
+      // With forwarding inside the engine, a node that just stepped down (its engine a follower, its soft state
+      // not yet updated) would pass the proposal to the new leader *and* report NotLeader, so the write could be
+      // applied although the client was told UNAVAILABLE, or applied twice (found by the torture harness).
+      disableProposalForwarding: true,
     }) as ConsensusEngine<ConsensusMessage>;
     this.lastSnapshotIndex = storage.snapshotMeta().index;
     this.proposals = new PendingProposals(d.config.requestTimeoutMs);
@@ -194,7 +199,9 @@ export class Replica {
       placed = r;
     } catch (error) {
       if (error instanceof ConsensusError) {
-        if (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER') throw new NotLeaderError(this.soft.leader);
+        // The engine's view: the soft state may still name this node until the next Ready is handled.
+        if (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')
+          throw new NotLeaderError(this.engine.status().leader);
         throw new ApiError('UNAVAILABLE', `the write was refused (${error.code}): ${error.message}`);
       }
       throw error;
