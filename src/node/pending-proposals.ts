@@ -1,4 +1,5 @@
 import { ApiError } from '../api/errors.js';
+import type { Entry } from '../consensus/types.js';
 import type { ApplyResult } from '../kv/types.js';
 
 /** How a write is acknowledged (`?ack=`). */
@@ -11,6 +12,8 @@ export type ProposalOutcome =
 
 interface Pending {
   readonly term: number;
+  /** Whether the entry applied at the proposal's index is this proposal (see proposal-envelope.ts). */
+  readonly isMine: (entry: Entry) => boolean;
   readonly mode: AckMode;
   readonly resolve: (outcome: ProposalOutcome) => void;
   readonly reject: (error: ApiError) => void;
@@ -20,9 +23,11 @@ interface Pending {
 }
 
 /**
- * Writes this leader proposed, by log index, waiting for their outcome. An entry applied at the index with the
- * proposal's term is the proposal; another term at that index proves it was replaced, so it surely did not
- * take effect. No answer in time means the outcome is unknown (TIMEOUT).
+ * Writes this leader proposed, by log index, waiting for their outcome. The entry applied at the index is the
+ * proposal when it carries the proposal's identity (its proposal id; for a membership change, its bytes) —
+ * whatever its term: Multi-Paxos re-proposes accepted values under a new ballot. Another entry at that index
+ * proves the proposal was replaced, so it surely did not take effect. No answer in time means the outcome is
+ * unknown (TIMEOUT).
  */
 export class PendingProposals {
   private readonly byIndex = new Map<number, Pending>();
@@ -40,7 +45,7 @@ export class PendingProposals {
     return this.waitingForAll > 0;
   }
 
-  wait(index: number, term: number, mode: AckMode): Promise<ProposalOutcome> {
+  wait(index: number, term: number, mode: AckMode, isMine: (entry: Entry) => boolean): Promise<ProposalOutcome> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.byIndex.get(index);
@@ -54,7 +59,7 @@ export class PendingProposals {
           ),
         );
       }, this.timeoutMs);
-      this.byIndex.set(index, { term, mode, resolve, reject, timer });
+      this.byIndex.set(index, { term, isMine, mode, resolve, reject, timer });
       if (mode === 'all') this.waitingForAll++;
     });
   }
@@ -69,10 +74,11 @@ export class PendingProposals {
     }
   }
 
-  applied(index: number, term: number, result: ApplyResult): void {
+  applied(entry: Entry, result: ApplyResult): void {
+    const index = entry.index;
     const p = this.byIndex.get(index);
     if (!p) return;
-    if (p.term !== term) {
+    if (!p.isMine(entry)) {
       this.settle(index, p);
       p.reject(new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect'));
       return;

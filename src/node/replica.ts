@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
-import { decodeConfChange } from '../consensus/conf-change-codec.js';
+import { decodeConfChange, encodeConfChange } from '../consensus/conf-change-codec.js';
 import { createEngine } from '../consensus/create-engine.js';
 import { ConsensusError } from '../consensus/errors.js';
 import type { ConfChange, ConsensusEngine, Entry, Ready, Snapshot, SoftState } from '../consensus/types.js';
@@ -18,6 +18,7 @@ import type { NodeConfig } from './config.js';
 import { decodeMemberContext, MemberRegistry } from './member-registry.js';
 import type { NodeMetrics } from './metrics.js';
 import { type AckMode, PendingProposals, type ProposalOutcome } from './pending-proposals.js';
+import { ProposalIds, unwrapProposal, wrapProposal } from './proposal-envelope.js';
 import { ReadBatcher } from './read-batcher.js';
 import type { ConsensusMessage, WireMessage } from './wire.js';
 
@@ -78,6 +79,7 @@ interface IncomingSnapshot {
 export class Replica {
   readonly engine: ConsensusEngine<ConsensusMessage>;
   readonly proposals: PendingProposals;
+  private readonly proposalIds: ProposalIds;
   private readonly linearizableReads: ReadBatcher;
   private readonly leaseReads: ReadBatcher;
   readonly lessor: Lessor;
@@ -115,6 +117,7 @@ export class Replica {
     }) as ConsensusEngine<ConsensusMessage>;
     this.lastSnapshotIndex = storage.snapshotMeta().index;
     this.proposals = new PendingProposals(d.config.requestTimeoutMs);
+    this.proposalIds = new ProposalIds(() => d.random.next());
     this.linearizableReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) => this.engine.readIndex(ctx * 2));
     this.leaseReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) =>
       this.engine.readIndex(ctx * 2 + 1, { mode: 'lease' }),
@@ -185,9 +188,10 @@ export class Replica {
   proposeCommand(command: KvCommand, ack: AckMode): Promise<ProposalOutcome> {
     if (this.closed) throw new ApiError('UNAVAILABLE', 'the node is shutting down');
     if (!this.isLeader) throw new NotLeaderError(this.soft.leader);
+    const id = this.proposalIds.take();
     let data: Uint8Array;
     try {
-      data = encodeCommand(command, this.d.kv.limits);
+      data = wrapProposal(id, encodeCommand(command, this.d.kv.limits));
     } catch (error) {
       if (isKvError(error)) throw kvToApiError(error.code, error.message);
       throw error;
@@ -208,7 +212,7 @@ export class Replica {
     }
     this.d.metrics.proposals.inc();
     this.proposedAt.set(placed.index, this.d.now());
-    const outcome = this.proposals.wait(placed.index, placed.term, ack);
+    const outcome = this.proposals.wait(placed.index, placed.term, ack, (e) => unwrapProposal(e.data).id === id);
     this.schedulePump();
     return outcome;
   }
@@ -228,7 +232,14 @@ export class Replica {
       }
       throw error;
     }
-    const outcome = this.proposals.wait(placed.index, placed.term, 'quorum');
+    // A membership change is told apart by its bytes (it names the change and the member: no two are alike).
+    const bytes = Buffer.from(encodeConfChange(change));
+    const outcome = this.proposals.wait(
+      placed.index,
+      placed.term,
+      'quorum',
+      (e) => e.type === 'confChange' && bytes.equals(e.data),
+    );
     this.schedulePump();
     return outcome;
   }
@@ -338,7 +349,7 @@ export class Replica {
     const items: ApplyItem[] = [];
     for (const e of entries) {
       if (e.index <= this.d.kv.appliedIndex) continue; // covered by an installed snapshot
-      items.push({ index: e.index, data: e.type === 'normal' ? e.data : null });
+      items.push({ index: e.index, data: e.type === 'normal' ? unwrapProposal(e.data).command : null });
       if (e.type === 'confChange') this.applyMembership(e);
     }
     if (items.length === 0) return;
@@ -354,7 +365,7 @@ export class Replica {
         this.proposedAt.delete(e.index);
         this.d.metrics.commitSeconds.observe((now - at) / 1000);
       }
-      this.proposals.applied(e.index, e.term, r);
+      this.proposals.applied(e, r);
     }
     this.d.metrics.applied.set(this.d.kv.appliedIndex);
   }

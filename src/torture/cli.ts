@@ -33,6 +33,7 @@ injecting faults on a seeded schedule, heals, and checks linearizability, replic
   --op-timeout-ms MS     client timeout per operation (default ${TORTURE_DEFAULTS.opTimeoutMs})
   --watchers W           prefix watchers (default ${TORTURE_DEFAULTS.watchers})
   --tick-ms MS           nodes' Raft tick (default ${TORTURE_DEFAULTS.tickMs})
+  --consensus raft|paxos the nodes' consensus engine (default ${TORTURE_DEFAULTS.consensus})
   --election-ticks N     nodes' election timeout in ticks (default ${TORTURE_DEFAULTS.electionTicks})
   --snapshot-entries N   nodes snapshot every N entries, keeping N/5 (small: catch-up by snapshot) (default: nodes' own)
   --node-request-timeout-ms MS  the nodes' --request-timeout-ms; below --op-timeout-ms, client timeouts
@@ -78,6 +79,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
       watchers: { type: 'string' },
       'tick-ms': { type: 'string' },
       'election-ticks': { type: 'string' },
+      consensus: { type: 'string' },
       'unsafe-local-reads': { type: 'boolean' },
       'snapshot-entries': { type: 'string' },
       'node-request-timeout-ms': { type: 'string' },
@@ -114,6 +116,7 @@ export function parseTortureArgs(args: readonly string[]): TortureOptionsInput |
     watchers: num('watchers', values.watchers),
     tickMs: num('tick-ms', values['tick-ms']),
     electionTicks: num('election-ticks', values['election-ticks']),
+    consensus: values.consensus as TortureOptionsInput['consensus'],
     unsafeLocalReads: values['unsafe-local-reads'],
     snapshotEntries: num('snapshot-entries', values['snapshot-entries']),
     nodeRequestTimeoutMs: num('node-request-timeout-ms', values['node-request-timeout-ms']),

@@ -158,6 +158,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         hostBase: o.hostBase,
         tickMs: o.tickMs,
         electionTicks: o.electionTicks,
+        consensus: o.consensus,
         unsafeLocalReads: o.unsafeLocalReads,
         snapshotEntries: o.snapshotEntries,
         nodeRequestTimeoutMs: o.nodeRequestTimeoutMs,
@@ -169,7 +170,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
       const c = cluster;
       targets = () => c.targets();
       log(
-        `cluster of ${o.nodes} up (${c.members.map((m) => `${m}@${c.node(m).spec.host}`).join(', ')}), ` +
+        `${o.consensus} cluster of ${o.nodes} up (${c.members.map((m) => `${m}@${c.node(m).spec.host}`).join(', ')}), ` +
           `leader ${await c.leader()}; proxy in front of every peer port${o.unsafeLocalReads ? '; UNSAFE LOCAL READS' : ''}`,
       );
     }

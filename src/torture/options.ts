@@ -28,6 +28,8 @@ export interface TortureOptions {
   readonly opTimeoutMs: number;
   /** Watchers on the key prefix (one through the client SDK, the rest raw SSE). Default 3. */
   readonly watchers: number;
+  /** The nodes' consensus engine (`cairn start --consensus`). Default raft. */
+  readonly consensus: 'raft' | 'paxos';
   /** Nodes' Raft tick. Default 50 ms. */
   readonly tickMs: number;
   /** Nodes' election timeout in ticks (randomized in [1x, 2x) by the nodes). Default 10. */
@@ -86,6 +88,7 @@ export const TORTURE_DEFAULTS: Omit<TortureOptions, 'seed'> = {
   thinkMs: 0,
   opTimeoutMs: 2000,
   watchers: 3,
+  consensus: 'raft',
   tickMs: 50,
   electionTicks: 10,
   snapshotEntries: 0,
@@ -130,6 +133,9 @@ export function resolveTortureOptions(input: TortureOptionsInput, randomSeed: ()
   intIn('watchers', o.watchers, 0, 32);
   intIn('tickMs', o.tickMs, 1, 10_000);
   intIn('electionTicks', o.electionTicks, 2, 1000);
+  if (o.consensus !== 'raft' && o.consensus !== 'paxos') {
+    throw new TortureError('INVALID_OPTION', `consensus must be raft or paxos, not ${JSON.stringify(o.consensus)}`);
+  }
   intIn('snapshotEntries', o.snapshotEntries, 0, 10_000_000);
   intIn('nodeRequestTimeoutMs', o.nodeRequestTimeoutMs, 0, 600_000);
   intIn('healTimeoutSeconds', o.healTimeoutSeconds, 1, 3600);

@@ -17,6 +17,8 @@ export interface TortureClusterOptions {
   readonly hostBase: number;
   readonly tickMs: number;
   readonly electionTicks: number;
+  /** The nodes' consensus engine. Default raft. */
+  readonly consensus?: 'raft' | 'paxos';
   readonly unsafeLocalReads: boolean;
   /** `--snapshot-entries` for the nodes (keeping a fifth behind); 0 = their defaults. */
   readonly snapshotEntries: number;
@@ -152,6 +154,8 @@ export class TortureCluster {
       String(o.tickMs),
       '--election-ticks',
       String(o.electionTicks),
+      '--consensus',
+      o.consensus ?? 'raft',
       '--log-level',
       o.nodeLogLevel,
       '--enable-test-hooks',

@@ -106,6 +106,7 @@ describe('options and the command line', () => {
       [{ seed: -1 }, /seed/],
       [{ endpoints: ['http://127.0.0.1:1'], unsafeLocalReads: true }, /unsafeLocalReads/],
       [{ endpoints: ['::not a url'] }, /endpoint/],
+      [{ consensus: 'zab' as 'raft' }, /consensus/],
     ];
     for (const [input, message] of bad) {
       assert.throws(
@@ -128,6 +129,8 @@ describe('options and the command line', () => {
       '--clients',
       '4',
       '--unsafe-local-reads',
+      '--consensus',
+      'paxos',
     ]);
     assert.notEqual(o, 'help');
     if (o === 'help') return;
@@ -137,6 +140,7 @@ describe('options and the command line', () => {
     assert.equal(o.seed, 9);
     assert.equal(o.clients, 4);
     assert.equal(o.unsafeLocalReads, true);
+    assert.equal(o.consensus, 'paxos');
     assert.equal(parseTortureArgs(['-h']), 'help');
     const more = parseTortureArgs(['--lease-reads', '0.3', '--think-ms', '5', '--snapshot-entries', '500']);
     assert.ok(more !== 'help');
