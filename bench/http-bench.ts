@@ -38,6 +38,10 @@ export interface Measurement {
   meanMs: number;
   succeeded: number;
   failed: number;
+  /** Cairn only, summed over the three nodes: peer messages sent, log fsyncs and CPU µs per request served. */
+  messagesPerOp?: number;
+  fsyncsPerOp?: number;
+  cpuUsPerOp?: number;
 }
 
 interface Case {
@@ -114,6 +118,23 @@ async function h2load(url: string, c: Case, seconds: number, bodyFile: string): 
   return { system: 'cairn', op: c.op, inflight: c.conns * c.streams, ...parseH2load(stdout) };
 }
 
+/** The counters the per-request costs are computed from, summed over the nodes' /metrics. */
+async function scrapeCosts(
+  endpoints: readonly string[],
+): Promise<{ messages: number; fsyncs: number; cpuSeconds: number }> {
+  const total = { messages: 0, fsyncs: 0, cpuSeconds: 0 };
+  for (const e of endpoints) {
+    const text = await (await request(`${e}/metrics`)).body.text();
+    for (const line of text.split('\n')) {
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (line.startsWith('cairn_peer_messages_sent_total{')) total.messages += value;
+      else if (line.startsWith('cairn_storage_fsync_duration_seconds_count')) total.fsyncs += value;
+      else if (line.startsWith('cairn_process_process_cpu_seconds_total')) total.cpuSeconds += value;
+    }
+  }
+  return total;
+}
+
 export async function runCairn(args: BenchArgs): Promise<Measurement[]> {
   const cluster = new LocalCluster(3, args.extraNodeArgs);
   const body = join(cluster.dir, 'value-256.bin');
@@ -124,7 +145,18 @@ export async function runCairn(args: BenchArgs): Promise<Measurement[]> {
     const seed = await request(`${url}/v1/kv/bench-key`, { method: 'PUT', body: Buffer.alloc(256, 'x') });
     await seed.body.dump();
     const results: Measurement[] = [];
-    for (const c of CASES) results.push(await h2load(url, c, args.seconds, body));
+    for (const c of CASES) {
+      const before = await scrapeCosts(cluster.endpoints());
+      const m = await h2load(url, c, args.seconds, body);
+      const after = await scrapeCosts(cluster.endpoints());
+      const per = (x: number) => (m.succeeded > 0 ? x / m.succeeded : 0);
+      results.push({
+        ...m,
+        messagesPerOp: Number(per(after.messages - before.messages).toFixed(3)),
+        fsyncsPerOp: Number(per(after.fsyncs - before.fsyncs).toFixed(3)),
+        cpuUsPerOp: Math.round(per(after.cpuSeconds - before.cpuSeconds) * 1e6),
+      });
+    }
     return results;
   } finally {
     await cluster.stop();
@@ -186,6 +218,13 @@ export function summarize(all: Measurement[]): Measurement[] {
     meanMs: Number(median(ms.map((m) => m.meanMs)).toFixed(3)),
     succeeded: ms.reduce((a, m) => a + m.succeeded, 0),
     failed: ms.reduce((a, m) => a + m.failed, 0),
+    ...(ms[0]!.cpuUsPerOp === undefined
+      ? {}
+      : {
+          messagesPerOp: Number(median(ms.map((m) => m.messagesPerOp ?? 0)).toFixed(3)),
+          fsyncsPerOp: Number(median(ms.map((m) => m.fsyncsPerOp ?? 0)).toFixed(3)),
+          cpuUsPerOp: Math.round(median(ms.map((m) => m.cpuUsPerOp ?? 0))),
+        }),
   }));
 }
 
@@ -210,13 +249,28 @@ export async function main(argv: string[]): Promise<number> {
       latencyRatio: cairn && etcd ? Number((cairn.meanMs / etcd.meanMs).toFixed(2)) : null,
     };
   });
+  const ratio = (op: string, inflight: number) => ratios.find((r) => r.op === op && r.inflight === inflight);
+  const targets = [
+    { target: 'puts/s at 256 in flight >= 1.5 x etcd', value: ratio('put', 256)?.throughputRatio ?? null, min: 1.5 },
+    { target: 'put mean latency at 1 in flight <= etcd', value: ratio('put', 1)?.latencyRatio ?? null, max: 1 },
+    {
+      target: 'linearizable gets/s at 256 in flight >= 1.5 x etcd',
+      value: ratio('get', 256)?.throughputRatio ?? null,
+      min: 1.5,
+    },
+  ].map((t) => ({
+    ...t,
+    met: t.value === null ? null : 'min' in t ? t.value >= (t.min as number) : t.value <= (t.max as number),
+  }));
   if (args.json) {
-    console.log(JSON.stringify({ seconds: args.seconds, runs: args.runs, results: rows, ratios }));
+    console.log(JSON.stringify({ seconds: args.seconds, runs: args.runs, results: rows, ratios, targets }));
   } else {
     console.log(
       `h2load, ${args.seconds} s per case, median of ${args.runs} run(s), 256-byte values, 3 nodes on loopback`,
     );
-    console.log('op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio');
+    console.log(
+      'op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio   cairn cpu µs/op  msgs/op  fsyncs/op',
+    );
     for (const c of CASES) {
       const n = c.conns * c.streams;
       const a = find('cairn', c.op, n);
@@ -232,8 +286,15 @@ export async function main(argv: string[]): Promise<number> {
           String(e?.meanMs ?? '-').padStart(13),
           String(r.throughputRatio ?? '-').padStart(10),
           String(r.latencyRatio ?? '-').padStart(14),
+          String(a?.cpuUsPerOp ?? '-').padStart(17),
+          String(a?.messagesPerOp ?? '-').padStart(8),
+          String(a?.fsyncsPerOp ?? '-').padStart(10),
         ].join(' '),
       );
+    }
+    for (const t of targets) {
+      const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
+      console.log(`target: ${t.target}: ${t.value ?? '-'} — ${verdict}`);
     }
   }
   const failed = rows.filter((r) => r.system === 'cairn').reduce((a, r) => a + r.failed, 0);

@@ -18,5 +18,11 @@ test('the benchmark runs end to end against a real 3-node cluster (smoke: second
   for (const r of results) {
     assert.equal(r.failed, 0, `${r.op} at ${r.inflight} in flight: no failures`);
     assert.ok(r.succeeded > 0 && r.opsPerSec > 0, `${r.op} at ${r.inflight} in flight did work`);
+    assert.ok((r.cpuUsPerOp ?? 0) > 0, "the nodes' CPU per request is measured");
+    assert.ok((r.messagesPerOp ?? 0) > 0, 'peer messages per request are measured');
   }
+  // A put at 1 in flight is made durable on all three nodes: about one fsync on each per write.
+  const put1 = results.find((r) => r.op === 'put' && r.inflight === 1)!;
+  assert.ok(put1.fsyncsPerOp! >= 1.5 && put1.fsyncsPerOp! <= 4.5, `fsyncs per put at 1 in flight: ${put1.fsyncsPerOp}`);
+  assert.ok(results.find((r) => r.op === 'get' && r.inflight === 1)!.fsyncsPerOp! < 0.01, 'reads do not fsync');
 });
