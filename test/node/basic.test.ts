@@ -236,10 +236,12 @@ describe('a 3-node cluster of real processes', () => {
     const sent = (t: string, peer: string) =>
       Number(new RegExp(`cairn_peer_messages_sent_total\\{peer="${peer}"[^}]*\\} (\\d+)`).exec(t)?.[1] ?? 'NaN');
     assert.ok(sent(text, 'n2') > 0 && sent(text, 'n3') > 0, 'messages sent to each peer are counted');
-    const w = cluster.client(['n1']);
-    for (let i = 0; i < 5; i++) await w.put(`metrics-${i}`, 'x');
-    await w.close();
-    const later = await (await request(`http://${cluster.httpOf('n1')}/metrics`)).body.text();
+    // n1 talks to n2 at least once a second (health heartbeats), more when it leads: the counter grows.
+    let later = text;
+    for (let i = 0; i < 30 && sent(later, 'n2') <= sent(text, 'n2'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      later = await (await request(`http://${cluster.httpOf('n1')}/metrics`)).body.text();
+    }
     assert.ok(sent(later, 'n2') > sent(text, 'n2'), 'the counter grows between scrapes');
     assert.match(later, /cairn_peer_bytes_received_total\{peer="n3"/);
     // Replicas converge to the same state: same checksum at the same applied index.
