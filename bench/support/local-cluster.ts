@@ -39,7 +39,8 @@ export class LocalCluster {
 
   async start(): Promise<void> {
     for (let i = 0; i < 50 && this.base === 0; i++) {
-      const candidate = 21_000 + Math.floor(Math.random() * 30_000);
+      // Below the ephemeral range (32768+ on Linux), where outgoing connections could take a port we mean to use.
+      const candidate = 10_000 + Math.floor(Math.random() * 22_000);
       const ports = this.names.flatMap((_, k) => [candidate + k, candidate + 100 + k]);
       if (await portsFree(ports)) this.base = candidate;
     }

@@ -35,7 +35,8 @@ function portFree(host: string, port: number): Promise<boolean> {
 
 async function freeBase(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 35_000);
+    // Below the ephemeral range (32768+ on Linux), where outgoing connections could take a port we mean to use.
+    const base = 10_000 + Math.floor(Math.random() * 22_000);
     let ok = true;
     for (let i = 0; i < count && ok; i++) {
       ok = (await portFree('127.0.0.1', base + i)) && (await portFree('127.0.0.1', base + 100 + i));
