@@ -68,6 +68,9 @@ export interface TortureIo {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The workload stops early past this many operations: the checker takes at most 1,000,000 (docs/checker.md). */
+const MAX_WORKLOAD_OPS = 900_000;
+
 /** Notes of requests the harness's own client gave up on (no answer in time). */
 const CLIENT_TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -189,6 +192,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
         prefix,
         leaseReads: o.leaseReads,
         thinkMs: o.thinkMs,
+        maxOps: MAX_WORKLOAD_OPS,
       },
       { kv, recorder, random: workloadRandom, targets, now },
     );
@@ -236,6 +240,7 @@ export async function runTorture(input: TortureOptionsInput, io: TortureIo): Pro
     await workload.stop();
     durations.workload = now() - runStart;
     const opsPerSecond = recorder.total / (durations.workload / 1000);
+    if (workload.full) log(`the history reached ${MAX_WORKLOAD_OPS} operations: the clients stopped early`);
     const totals = recorder.totals();
     log(
       `workload done: ${recorder.total} ops in ${(durations.workload / 1000).toFixed(1)} s (${opsPerSecond.toFixed(0)}/s): ` +

@@ -21,6 +21,8 @@ export interface WorkloadOptions {
   readonly leaseReads: number;
   /** A client pauses a random 0..thinkMs between operations (0 = back to back). */
   readonly thinkMs: number;
+  /** The workload stops by itself once the history holds this many operations (the checker's input is bounded). */
+  readonly maxOps: number;
 }
 
 export interface WorkloadDeps {
@@ -49,6 +51,8 @@ export function keyName(prefix: string, generation: number, i: number): string {
  */
 export class Workload {
   private stopping = false;
+  /** True once the history reached `maxOps` and the clients stopped early. */
+  full = false;
   private running: Promise<void>[] = [];
   private startedAt = 0;
   /** Keys of every generation used so far (for the final reads). */
@@ -83,6 +87,10 @@ export class Workload {
     const known = new Map<string, number>();
     let seq = 0;
     while (!this.stopping) {
+      if (this.d.recorder.total >= this.o.maxOps) {
+        this.full = true;
+        return;
+      }
       const targets = this.d.targets();
       if (targets.length === 0) {
         await sleep(50);
