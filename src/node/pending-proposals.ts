@@ -46,6 +46,16 @@ export class PendingProposals {
   }
 
   wait(index: number, term: number, mode: AckMode, isMine: (entry: Entry) => boolean): Promise<ProposalOutcome> {
+    // A new proposal at an index someone still waits on: this node's log was rewritten there (it lost leadership
+    // and won it back), so the earlier proposal was never committed at that index — it surely did not take
+    // effect. Answer it now instead of leaving it to its timeout.
+    const earlier = this.byIndex.get(index);
+    if (earlier) {
+      this.settle(index, earlier);
+      earlier.reject(
+        new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect'),
+      );
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const p = this.byIndex.get(index);

@@ -54,6 +54,15 @@ describe('pending proposals', () => {
     }
   });
 
+  test('a new proposal at the same index (the log was rewritten there): the earlier one is answered at once', async () => {
+    const pending = new PendingProposals(10_000);
+    const earlier = pending.wait(5, 2, 'quorum', byId(1));
+    const later = pending.wait(5, 4, 'quorum', byId(2));
+    await assert.rejects(earlier, (e: { code: string }) => e.code === 'UNAVAILABLE');
+    pending.applied(entry(5, 4, wrapProposal(2, put)), result);
+    assert.deepEqual(await later, { kind: 'applied', result });
+  });
+
   test('no answer in time: TIMEOUT (the outcome is unknown)', async () => {
     const pending = new PendingProposals(20);
     await assert.rejects(pending.wait(1, 1, 'quorum', byId(1)), (e: { code: string }) => e.code === 'TIMEOUT');
