@@ -2,12 +2,14 @@
  * Failure detection with real processes (`npm run bench:health`):
  *  1. detection time: N times, SIGSTOP a follower and time until the leader's /v1/cluster/health says `suspect`
  *     (then SIGCONT and wait until it is `alive` again); prints the median and p99;
- *  2. false suspicions: M minutes with a busy child process saturating one CPU core next to the cluster; counts
- *     the peer-suspect events every node recorded (none is expected: nothing failed).
+ *  2. false suspicions: M minutes with a busy child process saturating one CPU core, with the leader's process
+ *     pinned to that same core (taskset), so that node gets about half a core; meanwhile a client writes one at
+ *     a time, 5 ms apart. Counts the peer-suspect events every node recorded (none is expected: nothing failed).
  *
  *   npm run bench:health [-- --stops 20 --busy-minutes 10 --json]
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { request } from 'undici';
 import { LocalCluster, percentile, sleep } from './support/local-cluster.js';
 
@@ -65,10 +67,30 @@ async function main(): Promise<void> {
       await sleep(1000 + Math.random() * 1000); // a random heartbeat phase for the next stop
     }
 
-    // False suspicions under CPU pressure: a busy loop saturating a core next to the cluster.
+    // False suspicions under CPU pressure: a busy loop saturating core 0, and the leader pinned to that core.
     const eventsBefore = await countSuspicions(names.map((_, i) => http(i)));
-    busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
-    await sleep(args.busyMinutes * 60_000);
+    const pinned = await pinToCore0(procs[leader]!.pid!);
+    busy = pinned
+      ? spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' })
+      : spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    const busyUntil = performance.now() + args.busyMinutes * 60_000;
+    const writes = { ok: 0, failed: 0 };
+    while (performance.now() < busyUntil) {
+      try {
+        const r = await request(`${http(leader)}/v1/kv/health-bench`, {
+          method: 'PUT',
+          body: String(writes.ok),
+          headersTimeout: 5000,
+          bodyTimeout: 5000,
+        });
+        await r.body.dump();
+        if (r.statusCode === 200) writes.ok++;
+        else writes.failed++;
+      } catch {
+        writes.failed++;
+      }
+      await sleep(5);
+    }
     busy.kill('SIGKILL');
     busy = null;
     const eventsAfter = await countSuspicions(names.map((_, i) => http(i)));
@@ -79,6 +101,8 @@ async function main(): Promise<void> {
       detectionP99Ms: percentile(detections, 99),
       detectionsMs: detections,
       busyMinutes: args.busyMinutes,
+      pinnedNode: pinned ? names[leader] : null,
+      writesDuringBusy: writes,
       falseSuspicions: eventsAfter - eventsBefore,
     };
     if (args.json) console.log(JSON.stringify(result));
@@ -87,12 +111,24 @@ async function main(): Promise<void> {
         `detection of a stopped node: median ${result.detectionMedianMs} ms, p99 ${result.detectionP99Ms} ms (${detections.length}/${args.stops} detected)`,
       );
       console.log(
-        `false suspicions in ${args.busyMinutes} min with one core saturated by a busy process: ${result.falseSuspicions}`,
+        `false suspicions in ${args.busyMinutes} min with one core saturated by a busy process` +
+          (pinned ? ` (and ${names[leader]} pinned to that core)` : ' (taskset missing: nothing pinned)') +
+          `: ${result.falseSuspicions}; writes meanwhile: ${writes.ok} ok, ${writes.failed} failed`,
       );
     }
   } finally {
     busy?.kill('SIGKILL');
     await cluster.stop();
+  }
+}
+
+/** Pins every thread of a process to CPU 0; false when taskset is missing or refuses. */
+async function pinToCore0(pid: number): Promise<boolean> {
+  try {
+    await promisify(execFile)('taskset', ['-a', '-cp', '0', String(pid)]);
+    return true;
+  } catch {
+    return false;
   }
 }
 

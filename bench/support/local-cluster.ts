@@ -20,6 +20,24 @@ async function portsFree(ports: number[]): Promise<boolean> {
   return true;
 }
 
+/** Clusters started and not yet stopped: killed when the bench itself is interrupted (Ctrl-C, kill). */
+const running = new Set<LocalCluster>();
+let signalsHandled = false;
+
+function killRunningOnSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      for (const cluster of running) cluster.killNow();
+      process.exit(code);
+    });
+  }
+}
+
 /**
  * A local cluster of real `cairn start` processes for benchmarks: node i listens for peers on 127.0.0.(i+1) and
  * serves its API on 127.0.0.1; data in a temporary directory removed by `stop()`.
@@ -45,6 +63,8 @@ export class LocalCluster {
       if (await portsFree(ports)) this.base = candidate;
     }
     if (this.base === 0) throw new Error('no free ports');
+    killRunningOnSignals();
+    running.add(this);
     for (let i = 0; i < this.names.length; i++) this.startNode(i);
   }
 
@@ -125,6 +145,14 @@ export class LocalCluster {
           }),
       ),
     );
+    running.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronously SIGKILLs every node and removes the data: for a bench that is being interrupted. */
+  killNow(): void {
+    for (const c of this.procs.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    running.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { close, fdatasync, fsync, open, write } from 'node:fs';
+import { close, fdatasync, fsync, open, write, writeSync } from 'node:fs';
 import { StorageError } from './errors.js';
 
 /** Makes a directory's entries (created, renamed, deleted files) durable. */
@@ -13,8 +13,26 @@ export function fsyncDirectory(path: string): Promise<void> {
   });
 }
 
+/**
+ * Below this size a write is made on the calling thread: it only copies into the page cache (the fdatasync that
+ * follows is what waits for the disk), and a trip through libuv's thread pool costs more than the copy.
+ */
+export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
+
 /** Writes all of `data` at `position` (looping over short writes). */
 export function writeFully(fd: number, data: Uint8Array, position: number): Promise<void> {
+  if (data.length > SYNC_WRITE_MAX_BYTES) return writeFullyAsync(fd, data, position);
+  try {
+    for (let done = 0; done < data.length; ) {
+      done += writeSync(fd, data, done, data.length - done, position + done);
+    }
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function writeFullyAsync(fd: number, data: Uint8Array, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
       if (done === data.length) {

@@ -519,9 +519,13 @@ export class LogStore implements GroupStateSource {
 
   /** Commits whatever is queued, one commit at a time, until nothing is left. */
   private async runLoop(): Promise<void> {
-    for (;;) {
-      // Let the current event-loop turn finish (and callbacks of the last commit run) so their writes join.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let first = true; ; first = false) {
+      // Starting from idle, only the writes issued in the same synchronous run can join this commit: wait one
+      // microtask, not an event-loop turn (a turn costs a put at 1 in flight ~0.1 ms). After a commit, let the
+      // turn finish so the callbacks it released (the next Readys) join the next commit: under load, commits
+      // run back to back and group whatever arrived meanwhile.
+      if (first) await Promise.resolve();
+      else await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.failure !== null || (this.queue.length === 0 && !this.hasRewrites())) return;
       const calls = this.queue;
       this.queue = [];
