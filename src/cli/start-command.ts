@@ -27,6 +27,7 @@ interface StartOptions {
   phiThreshold?: string;
   healthSustainMs?: string;
   slowFsyncMs?: string;
+  cpuSaturatedPercent?: string;
   standby?: boolean;
   enableTestHooks?: boolean;
   testUnsafeLocalReads?: boolean;
@@ -71,6 +72,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     ...(o.phiThreshold !== undefined ? { phiThreshold: Number(o.phiThreshold) } : {}),
     healthSustainMs: int('--health-sustain-ms', o.healthSustainMs),
     ...(o.slowFsyncMs !== undefined ? { slowFsyncMs: Number(o.slowFsyncMs) } : {}),
+    ...(o.cpuSaturatedPercent !== undefined ? { cpuSaturatedPercent: Number(o.cpuSaturatedPercent) } : {}),
     enableTestHooks: o.enableTestHooks === true,
     testUnsafeLocalReads: o.testUnsafeLocalReads === true,
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel as 'info' } : {}),
@@ -110,6 +112,10 @@ export function registerStartCommand(program: Command): void {
     .option('--phi-threshold <phi>', 'failure-detector threshold (default 8)')
     .option('--health-sustain-ms <ms>', 'how long a health rule must hold to change a condition (default 30000)')
     .option('--slow-fsync-ms <ms>', 'fsync p99 above this (sustained) degrades a node (default 50)')
+    .option(
+      '--cpu-saturated-percent <percent>',
+      'CPU use above this percent of the cores (sustained) degrades a node; 100 turns the rule off (default 90)',
+    )
     .option('--standby', 'label this node a standby (a spare; add it as a learner)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
     .option('--test-sync-delay-ms <ms>', 'TEST ONLY: slow every log sync by this much')

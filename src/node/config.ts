@@ -56,6 +56,8 @@ export interface NodeConfig {
   readonly healthSustainMs: number;
   /** fsync p99 above this (sustained) makes a node degraded. Default 50 ms. */
   readonly slowFsyncMs: number;
+  /** CPU use above this percent of the cores (the machine's or this process's, sustained) degrades a node. Default 90. */
+  readonly cpuSaturatedPercent: number;
   /** TEST ONLY: every log sync is slowed by this much (simulates a slow disk). Default 0. */
   readonly testSyncDelayMs: number;
   /** TEST ONLY: serve test-hook routes (/v1/test/...) such as changing the sync delay at runtime. Default false. */
@@ -137,6 +139,7 @@ const schema = z.object({
   phiThreshold: z.number().positive().max(100),
   healthSustainMs: z.number().int().min(0),
   slowFsyncMs: z.number().positive(),
+  cpuSaturatedPercent: z.number().positive().max(100),
   testSyncDelayMs: z.number().int().min(0).max(60_000),
   enableTestHooks: z.boolean(),
   testUnsafeLocalReads: z.boolean(),
@@ -184,6 +187,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     phiThreshold: 8,
     healthSustainMs: 30_000,
     slowFsyncMs: 50,
+    cpuSaturatedPercent: 90,
     testSyncDelayMs: 0,
     enableTestHooks: false,
     testUnsafeLocalReads: false,

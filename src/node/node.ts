@@ -163,7 +163,12 @@ export class CairnNode {
         timeUntilDeadMs: c.timeUntilDeadMs,
         phiThreshold: c.phiThreshold,
         dataDir: c.dataDir,
-        rules: { sustainMs: c.healthSustainMs, recoverMs: c.healthSustainMs, slowFsyncP99Ms: c.slowFsyncMs },
+        rules: {
+          sustainMs: c.healthSustainMs,
+          recoverMs: c.healthSustainMs,
+          slowFsyncP99Ms: c.slowFsyncMs,
+          cpuSaturatedPercent: c.cpuSaturatedPercent,
+        },
       },
       send: (peer, message) => {
         this.transport.send(peer, message);
