@@ -22,7 +22,7 @@ for ((i = 0; i < runs; i++)); do
   log=$(mktemp /tmp/torture-series.XXXXXX)
   node "$top/dist/src/torture/cli.js" --seed "$seed" "$@" >"$log" 2>&1
   rc=$?
-  verdict=$(grep -E '^VERDICT' "$log" | tail -n 1)
+  verdict=$(grep -oE 'VERDICT: .*' "$log" | tail -n 1)
   line="$(date -u +%FT%TZ) seed=$seed rc=$rc secs=$(($(date +%s) - started)) args=[$*] ${verdict:-no verdict (see $log)}"
   echo "$line" | tee -a "$summary"
   if [ $rc -ne 0 ]; then
