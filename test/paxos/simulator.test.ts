@@ -36,6 +36,14 @@ describe('Multi-Paxos under the deterministic simulator', () => {
     );
   });
 
+  test('regression: seed 7489 (3 nodes) elects a leader after a change that removed the best-informed nodes', () => {
+    // Two voters were replaced in one step; after the heal, the only node that could lead (n1, still in its
+    // applied configuration) knew less to be chosen than the two removed ones, which refused its pre-prepares
+    // forever. Non-voters no longer prefer better-informed candidates (Paxos.handlePrePrepare).
+    const r = runSeed(paxosFactory(), { seed: 7489, nodes: 3 });
+    assert.ok(r.ok, `${r.violation?.invariant}: ${r.violation?.message}`);
+  });
+
   test('the same seed replays the same run', () => {
     const a = runSeed(paxosFactory(), { seed: 42, nodes: 3 });
     const b = runSeed(paxosFactory(), { seed: 42, nodes: 3 });
