@@ -12,6 +12,7 @@ import { LogStore } from '../storage/log-store.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { systemRandom } from '../util/random.js';
 import { Autopilot } from './autopilot.js';
+import { healthAwareCampaignPolicy } from './campaign-policy.js';
 import { ConfigError, type NodeConfig } from './config.js';
 import { EventLog } from './event-log.js';
 import { MemberRegistry } from './member-registry.js';
@@ -60,6 +61,8 @@ export class CairnNode {
   /** How far each peer said its log is (from its hello messages), for /v1/cluster/status. */
   readonly progressReports = new Map<string, { commit: number; applied: number }>();
   private persistRegistryRunning: Promise<void> = Promise.resolve();
+  /** performance.now() when this node last lost sight of a leader; null while it knows one. */
+  private leaderlessSinceMs: number | null = performance.now();
 
   private constructor(
     readonly config: NodeConfig,
@@ -152,7 +155,7 @@ export class CairnNode {
       onLeaderChange: (leader, role) => {
         if (role === 'leader')
           this.events.record('became-leader', 'won an election or received leadership', 'observed', this.config.name);
-        void leader;
+        this.leaderlessSinceMs = leader === null ? (this.leaderlessSinceMs ?? performance.now()) : null;
       },
     });
 
@@ -351,15 +354,16 @@ export class CairnNode {
    * are refused to an unhealthy candidate while some healthy voter could lead instead (docs/health.md).
    */
   private updateCampaignPolicy(): void {
-    const degraded = !this.health.isHealthy(this.config.name);
-    this.replica.engine.setCampaignPolicy({
-      deferTicks: degraded ? 2 * this.config.electionTicks : 0,
-      acceptCandidate: (candidate) => {
-        if (this.health.isHealthy(candidate)) return true;
-        const voters = this.replica.engine.status().confState.voters;
-        return !voters.some((v) => v !== candidate && this.health.isHealthy(v));
-      },
-    });
+    this.replica.engine.setCampaignPolicy(
+      healthAwareCampaignPolicy({
+        self: this.config.name,
+        health: this.health,
+        voters: () => this.replica.engine.status().confState.voters,
+        electionTicks: this.config.electionTicks,
+        tickMs: this.config.tickMs,
+        leaderlessForMs: () => (this.leaderlessSinceMs === null ? 0 : performance.now() - this.leaderlessSinceMs),
+      }),
+    );
   }
 
   /** Persists the registry; writes are chained so an older list never lands after a newer one. */

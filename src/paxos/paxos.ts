@@ -487,20 +487,23 @@ export class Paxos {
    * pre-vote prefers up-to-date logs, we prefer proposers that know at least as much to be chosen as we do. That is
    * only a liveness rule (phase 1 itself has none): a member removed while it was away, and still unaware of it,
    * cannot keep raising its ballot with the help of another lagging member. The proposer with the highest commit
-   * index among the voters is never refused for it. Only voters apply the preference: a node outside its own
-   * applied configuration cannot lead, and if it knows more to be chosen than every voter (say, it applied the
-   * change that removed it, and nobody who stays did), refusing them all would leave the group without a leader
-   * forever (simulator seed 7489, Multi-Paxos, 3 nodes).
+   * index among the voters is never refused for it. One exception: a node outside its own applied configuration
+   * cannot lead, and when it knows more to be chosen than every voter (it applied the change that removed it, and
+   * none of those who stay did), refusing them all would leave the group without a leader forever (simulator seed
+   * 7489, Multi-Paxos, 3 nodes). So such a node does not hold a less-informed candidate's commit index against it
+   * when that candidate is a voter of the configuration the node applied. A candidate that configuration removed is
+   * still refused (seed 344: a removed node campaigning with the help of another removed one).
    */
   private handlePrePrepare(m: PaxosMessage): void {
     const wouldIgnore = this.opts.checkQuorum && this.inLease();
     const filter = this.campaignPolicy.acceptCandidate;
-    const prefersBetterInformed = this.appliedConf.voters.includes(this.id);
+    const voters = this.appliedConf.voters;
+    const helpsLessInformed = !voters.includes(this.id) && voters.includes(m.from);
     const grant =
       !wouldIgnore &&
       (filter === null || filter(m.from)) &&
       m.ballot > this.promised &&
-      (m.index >= this.log.committed || !prefersBetterInformed) &&
+      (m.index >= this.log.committed || helpsLessInformed) &&
       m.index + 1 >= this.log.firstIndex() &&
       !this.log.hasPendingSnapshot();
     this.send(m.from, 'prePromise', { ballot: m.ballot, reject: !grant, hint: this.promised });

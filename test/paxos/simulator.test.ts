@@ -39,8 +39,16 @@ describe('Multi-Paxos under the deterministic simulator', () => {
   test('regression: seed 7489 (3 nodes) elects a leader after a change that removed the best-informed nodes', () => {
     // Two voters were replaced in one step; after the heal, the only node that could lead (n1, still in its
     // applied configuration) knew less to be chosen than the two removed ones, which refused its pre-prepares
-    // forever. Non-voters no longer prefer better-informed candidates (Paxos.handlePrePrepare).
+    // forever. A removed node now helps a less-informed candidate that its configuration keeps as a voter
+    // (Paxos.handlePrePrepare).
     const r = runSeed(paxosFactory(), { seed: 7489, nodes: 3 });
+    assert.ok(r.ok, `${r.violation?.invariant}: ${r.violation?.message}`);
+  });
+
+  test('regression: seed 344 (3 nodes): a removed node does not help another removed node campaign', () => {
+    // A first fix let every non-voter help any less-informed candidate: two removed nodes then kept raising
+    // ballots together and the group never converged.
+    const r = runSeed(paxosFactory(), { seed: 344, nodes: 3 });
     assert.ok(r.ok, `${r.violation?.invariant}: ${r.violation?.message}`);
   });
 

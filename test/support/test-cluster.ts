@@ -123,6 +123,11 @@ export class TestCluster {
         '50',
         '--log-level',
         'warn',
+        // The CPU health rule off by default: a test machine running several clusters at once is often saturated
+        // for longer than the rule's 30 s, and a degraded leader would hand leadership away mid-test. Tests of
+        // that rule pass their own value (the last one given wins).
+        '--cpu-saturated-percent',
+        '100',
         ...(this.options.args ?? []),
         ...extraArgs,
       ],
