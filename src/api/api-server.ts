@@ -42,31 +42,34 @@ export class ApiServer {
     registerHealthRoutes(this);
     registerMaintenanceRoutes(this);
     if (node.config.enableTestHooks) registerTestHookRoutes(this);
-    this.server = new DualProtocolServer((req, res) => {
-      if (this.inFlight >= node.config.maxConcurrentRequests) {
-        sendError(
-          res,
-          new ApiError('TOO_MANY_REQUESTS', `more than ${node.config.maxConcurrentRequests} requests in progress`),
-        );
-        return;
-      }
-      this.inFlight++;
-      const started = performance.now();
-      let counted = false;
-      const done = () => {
-        if (counted) return;
-        counted = true;
-        this.inFlight--;
-        const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
-        const ms = performance.now() - started;
-        node.metrics.observeRequest(route, req.method ?? '', res.statusCode, ms / 1000);
-        // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
-        if (route !== '/v1/watch') node.health?.monitor.recordRequest(ms, res.statusCode < 500);
-      };
-      res.once('finish', done);
-      res.once('close', done);
-      this.router.handle(req, res);
-    });
+    this.server = new DualProtocolServer(
+      (req, res) => {
+        if (this.inFlight >= node.config.maxConcurrentRequests) {
+          sendError(
+            res,
+            new ApiError('TOO_MANY_REQUESTS', `more than ${node.config.maxConcurrentRequests} requests in progress`),
+          );
+          return;
+        }
+        this.inFlight++;
+        const started = performance.now();
+        let counted = false;
+        const done = () => {
+          if (counted) return;
+          counted = true;
+          this.inFlight--;
+          const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
+          const ms = performance.now() - started;
+          node.metrics.observeRequest(route, req.method ?? '', res.statusCode, ms / 1000);
+          // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
+          if (route !== '/v1/watch') node.health?.monitor.recordRequest(ms, res.statusCode < 500);
+        };
+        res.once('finish', done);
+        res.once('close', done);
+        this.router.handle(req, res);
+      },
+      { http2Implementation: node.config.http2Implementation },
+    );
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

@@ -7,9 +7,11 @@ import http, {
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { ApiError } from './errors.js';
+import { H2Connection } from './h2/h2-connection.js';
+import type { H2Exchange } from './h2/h2-exchange.js';
 
-export type Request = IncomingMessage | Http2ServerRequest | H2Request;
-export type Response = ServerResponse | Http2ServerResponse | H2Response;
+export type Request = IncomingMessage | Http2ServerRequest | H2Request | H2Exchange;
+export type Response = ServerResponse | Http2ServerResponse | H2Response | H2Exchange;
 export type Handler = (req: Request, res: Response) => void;
 
 /**
@@ -108,21 +110,39 @@ export interface HttpServerOptions {
   readonly maxHeaderBytes?: number;
   /** Concurrent HTTP/2 streams per connection. Default 256. */
   readonly maxConcurrentStreams?: number;
+  /**
+   * Which HTTP/2 implementation serves h2c connections: 'cairn', the lean server in `./h2/` (default), or 'node',
+   * Node's http2 module. Both speak the same protocol; 'node' stays for comparison and as a fallback.
+   */
+  readonly http2Implementation?: Http2Implementation;
 }
+
+export type Http2Implementation = 'cairn' | 'node';
+export const HTTP2_IMPLEMENTATIONS: readonly Http2Implementation[] = ['cairn', 'node'];
 
 /**
  * One TCP port that speaks both HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as h2load and gRPC
- * clients use): each connection's first bytes tell which. Both reach the same handler through Node's
- * compatibility API, so routes are written once.
+ * clients use): each connection's first bytes tell which. Both reach the same handler with request and response
+ * objects offering the same small interface, so routes are written once.
  */
 export class DualProtocolServer {
   private readonly tcp: net.Server;
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly startLeanH2: ((socket: net.Socket) => void) | null;
 
   constructor(handler: Handler, options: HttpServerOptions = {}) {
     const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
+    const leanOptions = {
+      maxConcurrentStreams: options.maxConcurrentStreams ?? 256,
+      maxHeaderListBytes: maxHeaderSize,
+      idleTimeoutMs: options.keepAliveTimeoutMs ?? 65_000,
+    };
+    this.startLeanH2 =
+      (options.http2Implementation ?? 'cairn') === 'cairn'
+        ? (socket) => new H2Connection(socket, handler, leanOptions)
+        : null;
     this.h1 = http.createServer({ maxHeaderSize, keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000 }, handler);
     this.h2 = http2.createServer({
       maxSessionMemory: 64,
@@ -151,7 +171,9 @@ export class DualProtocolServer {
       socket.off('data', onData);
       socket.pause();
       socket.unshift(head);
-      if (isH2) {
+      if (isH2 && this.startLeanH2 !== null) {
+        this.startLeanH2(socket);
+      } else if (isH2) {
         // The HTTP/2 session reads what is buffered when it takes the socket; resuming would lose those bytes.
         this.h2.emit('connection', socket);
       } else {

@@ -28,6 +28,7 @@ interface StartOptions {
   healthSustainMs?: string;
   slowFsyncMs?: string;
   cpuSaturatedPercent?: string;
+  http2Implementation?: string;
   standby?: boolean;
   enableTestHooks?: boolean;
   testUnsafeLocalReads?: boolean;
@@ -43,6 +44,13 @@ function int(name: string, value: string | undefined): number | undefined {
 function consensusKind(value: string): 'raft' | 'paxos' {
   if (value !== 'raft' && value !== 'paxos')
     throw new ConfigError(`--consensus must be raft or paxos (got "${value}")`);
+  return value;
+}
+
+function http2Kind(value: string): 'cairn' | 'node' {
+  if (value !== 'cairn' && value !== 'node') {
+    throw new ConfigError(`--http2-implementation must be cairn or node (got "${value}")`);
+  }
   return value;
 }
 
@@ -73,6 +81,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     healthSustainMs: int('--health-sustain-ms', o.healthSustainMs),
     ...(o.slowFsyncMs !== undefined ? { slowFsyncMs: Number(o.slowFsyncMs) } : {}),
     ...(o.cpuSaturatedPercent !== undefined ? { cpuSaturatedPercent: Number(o.cpuSaturatedPercent) } : {}),
+    ...(o.http2Implementation !== undefined ? { http2Implementation: http2Kind(o.http2Implementation) } : {}),
     enableTestHooks: o.enableTestHooks === true,
     testUnsafeLocalReads: o.testUnsafeLocalReads === true,
     ...(o.logLevel !== undefined ? { logLevel: o.logLevel as 'info' } : {}),
@@ -115,6 +124,10 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--cpu-saturated-percent <percent>',
       'CPU use above this percent of the cores (sustained) degrades a node; 100 turns the rule off (default 90)',
+    )
+    .option(
+      '--http2-implementation <impl>',
+      "h2c on the API port: cairn (the lean server, default) or node (Node's http2 module)",
     )
     .option('--standby', 'label this node a standby (a spare; add it as a learner)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')

@@ -58,6 +58,11 @@ export interface NodeConfig {
   readonly slowFsyncMs: number;
   /** CPU use above this percent of the cores (the machine's or this process's, sustained) degrades a node. Default 90. */
   readonly cpuSaturatedPercent: number;
+  /**
+   * The HTTP/2 (h2c) implementation of the API port: 'cairn', the lean server of src/api/h2 (default), or 'node',
+   * Node's http2 module (for comparison). HTTP/1.1 is served by Node's http module either way.
+   */
+  readonly http2Implementation: 'cairn' | 'node';
   /** TEST ONLY: every log sync is slowed by this much (simulates a slow disk). Default 0. */
   readonly testSyncDelayMs: number;
   /** TEST ONLY: serve test-hook routes (/v1/test/...) such as changing the sync delay at runtime. Default false. */
@@ -140,6 +145,7 @@ const schema = z.object({
   healthSustainMs: z.number().int().min(0),
   slowFsyncMs: z.number().positive(),
   cpuSaturatedPercent: z.number().positive().max(100),
+  http2Implementation: z.enum(['cairn', 'node']),
   testSyncDelayMs: z.number().int().min(0).max(60_000),
   enableTestHooks: z.boolean(),
   testUnsafeLocalReads: z.boolean(),
@@ -188,6 +194,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     healthSustainMs: 30_000,
     slowFsyncMs: 50,
     cpuSaturatedPercent: 90,
+    http2Implementation: 'cairn' as const,
     testSyncDelayMs: 0,
     enableTestHooks: false,
     testUnsafeLocalReads: false,

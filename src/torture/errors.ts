@@ -4,7 +4,9 @@ export type TortureErrorCode =
   /** The cluster could not be started (a node did not come up, no leader was elected). */
   | 'CLUSTER_START_FAILED'
   /** The run was interrupted (SIGINT, abort signal). */
-  | 'ABORTED';
+  | 'ABORTED'
+  /** No free port for a node's listener could be found. */
+  | 'NO_FREE_PORT';
 
 /** An error of the torture harness itself (not a finding about the cluster under test). */
 export class TortureError extends Error {

@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Random } from '../util/random.js';
 import { type AdminAnswer, adminRequest, type ChecksumAnswer, type LocalStatus } from './admin-http.js';
 import { TortureError } from './errors.js';
 import { NodeProcess, type NodeSpec, type UnexpectedExit } from './node-process.js';
+import { reservePort } from './ports.js';
 import { FaultProxy } from './proxy/index.js';
 import type { Target } from './workload.js';
 
@@ -37,18 +37,6 @@ const STATUS_TIMEOUT_MS = 700;
 const ADMIN_TIMEOUT_MS = 3000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Membership as the leader sees it. */
 export interface MemberList {
@@ -98,11 +86,13 @@ export class TortureCluster {
     for (let i = 0; i < o.nodes + o.spares; i++) {
       const name = `n${i + 1}`;
       const host = `127.0.0.${o.hostBase + i}`;
+      // Which free ports a run uses does not matter to its schedule: the seeded generator is left alone.
+      const peerPort = await reservePort(host, Math.random);
       const spec: NodeSpec = {
         name,
         host,
-        peerPort: await freePort(host),
-        httpPort: await freePort(host),
+        peerPort,
+        httpPort: await reservePort(host, Math.random, new Set([peerPort])),
         dataDir: join(o.dir, 'data', name),
         logFile: join(o.dir, 'logs', `${name}.log`),
       };

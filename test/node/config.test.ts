@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { startConfigFromOptions } from '../../src/cli/start-command.js';
 import { ConfigError, resolveNodeConfig } from '../../src/node/config.js';
 
 const base = {
@@ -15,4 +16,22 @@ test('the CPU health threshold defaults to 90 % and accepts 1..100 (100: the rul
   assert.equal(resolveNodeConfig({ ...base, cpuSaturatedPercent: 100 }).cpuSaturatedPercent, 100);
   assert.throws(() => resolveNodeConfig({ ...base, cpuSaturatedPercent: 0 }), ConfigError);
   assert.throws(() => resolveNodeConfig({ ...base, cpuSaturatedPercent: 150 }), /cpuSaturatedPercent/);
+});
+
+test('the HTTP/2 implementation defaults to the lean server; --http2-implementation accepts cairn or node only', () => {
+  assert.equal(resolveNodeConfig(base).http2Implementation, 'cairn');
+  const flags = {
+    name: 'n1',
+    peerListen: '127.0.0.1:7101',
+    httpListen: '127.0.0.1:7201',
+    initialCluster: 'n1=127.0.0.1:7101',
+  };
+  const node = resolveNodeConfig(
+    startConfigFromOptions({ ...flags, initialClusterState: 'new', http2Implementation: 'node' }),
+  );
+  assert.equal(node.http2Implementation, 'node');
+  assert.throws(
+    () => startConfigFromOptions({ ...flags, initialClusterState: 'new', http2Implementation: 'nghttp2' }),
+    /--http2-implementation must be cairn or node/,
+  );
 });
