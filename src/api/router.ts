@@ -13,6 +13,9 @@ export interface RouteContext {
   readonly route: string;
 }
 
+/** Shared by every request without a query string (most of the hot path); routes only read their query. */
+const NO_QUERY = new URLSearchParams();
+
 export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
 
 interface Route {
@@ -58,7 +61,7 @@ export class Router {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const rawPath = q < 0 ? target : target.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+    const query = q < 0 ? NO_QUERY : new URLSearchParams(target.slice(q + 1));
     let matchedPath = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(rawPath);

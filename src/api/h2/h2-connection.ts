@@ -37,6 +37,8 @@ export type H2Handler = (req: H2Exchange, res: H2Exchange) => void;
 const CONNECTION_WINDOW_BYTES = 1 << 20;
 /** A streaming response's write() asks the writer to wait once this much is queued on the socket. */
 const WRITE_HIGH_WATER_BYTES = 64 * 1024;
+/** Open streams a peer may cancel per second before the connection is closed (see onRstStream). */
+const MAX_PEER_RESETS_PER_SECOND = 1000;
 /** A peer that stops reading while making us queue this much (pings, settings, responses) is cut off. */
 const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
@@ -79,6 +81,8 @@ export class H2Connection implements ExchangeConnection {
   private finishing: H2Exchange[] = [];
   private goingAway = false;
   private closed = false;
+  private peerResets = 0;
+  private resetWindowStartMs = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -330,7 +334,18 @@ export class H2Connection implements ExchangeConnection {
       throw new H2ConnectionError(H2ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
     }
     const exchange = this.streams.get(streamId);
-    if (exchange !== undefined) this.closeStream(exchange, true);
+    if (exchange === undefined) return;
+    // "Rapid reset" (CVE-2023-44487): opening and cancelling streams in a loop makes the server start work for
+    // each while the stream limit never binds. Cancelling is normal; cancelling thousands a second is not.
+    const now = performance.now();
+    if (now - this.resetWindowStartMs > 1000) {
+      this.resetWindowStartMs = now;
+      this.peerResets = 0;
+    }
+    if (++this.peerResets > MAX_PEER_RESETS_PER_SECOND) {
+      throw new H2ConnectionError(H2ErrorCode.ENHANCE_YOUR_CALM, 'too many streams reset');
+    }
+    this.closeStream(exchange, true);
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {

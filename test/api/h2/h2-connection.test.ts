@@ -284,6 +284,26 @@ test('protocol errors: a malformed request resets its stream; connection-level e
   );
 });
 
+test('rapid reset: a peer cancelling more than 1,000 open streams a second gets GOAWAY ENHANCE_YOUR_CALM', async () => {
+  let started = 0;
+  await withServer(
+    () => {
+      started++; // never answers: every stream stays open until the peer resets it
+    },
+    async (port) => {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 1100; i++) {
+        const id = 2 * i + 1;
+        frames.push(headersFrame(id, [2, 6, 4], Flag.END_HEADERS | Flag.END_STREAM));
+        frames.push(frame(FrameType.RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8])));
+      }
+      const got = await rawExchange(port, [Buffer.concat(frames)]);
+      assert.equal(got.find((f) => f.type === FrameType.GOAWAY)?.payload.readUInt32BE(4), 0xb);
+      assert.ok(started > 1000 && started < 1100, `handlers started: ${started}`);
+    },
+  );
+});
+
 test('a connection that does not start with the preface is closed; the server goes on serving', async () => {
   await withServer(
     (_req, res) => res.end('ok'),
