@@ -40,7 +40,7 @@ const WRITE_HIGH_WATER_BYTES = 64 * 1024;
 /** Open streams a peer may cancel per second before the connection is closed (see onRstStream). */
 const MAX_PEER_RESETS_PER_SECOND = 1000;
 /** A peer that stops reading while making us queue this much (pings, settings, responses) is cut off. */
-const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
 
 /**
  * One cleartext HTTP/2 connection (h2c with prior knowledge, RFC 9113 §3.3), served without Node's http2 module:
