@@ -42,6 +42,8 @@ export interface Measurement {
   messagesPerOp?: number;
   fsyncsPerOp?: number;
   cpuUsPerOp?: number;
+  /** Cairn only: the leader's share of cpuUsPerOp (the leader does the HTTP work, so it saturates first). */
+  leaderCpuUsPerOp?: number;
 }
 
 interface Case {
@@ -118,18 +120,22 @@ async function h2load(url: string, c: Case, seconds: number, bodyFile: string): 
   return { system: 'cairn', op: c.op, inflight: c.conns * c.streams, ...parseH2load(stdout) };
 }
 
-/** The counters the per-request costs are computed from, summed over the nodes' /metrics. */
+/** The counters the per-request costs are computed from, summed over the nodes' /metrics (and the leader's CPU). */
 async function scrapeCosts(
   endpoints: readonly string[],
-): Promise<{ messages: number; fsyncs: number; cpuSeconds: number }> {
-  const total = { messages: 0, fsyncs: 0, cpuSeconds: 0 };
+  leader: string,
+): Promise<{ messages: number; fsyncs: number; cpuSeconds: number; leaderCpuSeconds: number }> {
+  const total = { messages: 0, fsyncs: 0, cpuSeconds: 0, leaderCpuSeconds: 0 };
   for (const e of endpoints) {
     const text = await (await request(`${e}/metrics`)).body.text();
     for (const line of text.split('\n')) {
       const value = Number(line.slice(line.lastIndexOf(' ') + 1));
       if (line.startsWith('cairn_peer_messages_sent_total{')) total.messages += value;
       else if (line.startsWith('cairn_storage_fsync_duration_seconds_count')) total.fsyncs += value;
-      else if (line.startsWith('cairn_process_process_cpu_seconds_total')) total.cpuSeconds += value;
+      else if (line.startsWith('cairn_process_process_cpu_seconds_total')) {
+        total.cpuSeconds += value;
+        if (e === leader) total.leaderCpuSeconds += value;
+      }
     }
   }
   return total;
@@ -146,15 +152,16 @@ export async function runCairn(args: BenchArgs): Promise<Measurement[]> {
     await seed.body.dump();
     const results: Measurement[] = [];
     for (const c of CASES) {
-      const before = await scrapeCosts(cluster.endpoints());
+      const before = await scrapeCosts(cluster.endpoints(), url);
       const m = await h2load(url, c, args.seconds, body);
-      const after = await scrapeCosts(cluster.endpoints());
+      const after = await scrapeCosts(cluster.endpoints(), url);
       const per = (x: number) => (m.succeeded > 0 ? x / m.succeeded : 0);
       results.push({
         ...m,
         messagesPerOp: Number(per(after.messages - before.messages).toFixed(3)),
         fsyncsPerOp: Number(per(after.fsyncs - before.fsyncs).toFixed(3)),
         cpuUsPerOp: Math.round(per(after.cpuSeconds - before.cpuSeconds) * 1e6),
+        leaderCpuUsPerOp: Math.round(per(after.leaderCpuSeconds - before.leaderCpuSeconds) * 1e6),
       });
     }
     return results;
@@ -224,6 +231,7 @@ export function summarize(all: Measurement[]): Measurement[] {
           messagesPerOp: Number(median(ms.map((m) => m.messagesPerOp ?? 0)).toFixed(3)),
           fsyncsPerOp: Number(median(ms.map((m) => m.fsyncsPerOp ?? 0)).toFixed(3)),
           cpuUsPerOp: Math.round(median(ms.map((m) => m.cpuUsPerOp ?? 0))),
+          leaderCpuUsPerOp: Math.round(median(ms.map((m) => m.leaderCpuUsPerOp ?? 0))),
         }),
   }));
 }
@@ -269,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       `h2load, ${args.seconds} s per case, median of ${args.runs} run(s), 256-byte values, 3 nodes on loopback`,
     );
     console.log(
-      'op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio   cairn cpu µs/op  msgs/op  fsyncs/op',
+      'op   in-flight  cairn ops/s  cairn mean ms  etcd ops/s  etcd mean ms  ops ratio  latency ratio   cairn cpu µs/op (leader)  msgs/op  fsyncs/op',
     );
     for (const c of CASES) {
       const n = c.conns * c.streams;
@@ -286,7 +294,7 @@ export async function main(argv: string[]): Promise<number> {
           String(e?.meanMs ?? '-').padStart(13),
           String(r.throughputRatio ?? '-').padStart(10),
           String(r.latencyRatio ?? '-').padStart(14),
-          String(a?.cpuUsPerOp ?? '-').padStart(17),
+          `${a?.cpuUsPerOp ?? '-'} (${a?.leaderCpuUsPerOp ?? '-'})`.padStart(26),
           String(a?.messagesPerOp ?? '-').padStart(8),
           String(a?.fsyncsPerOp ?? '-').padStart(10),
         ].join(' '),

@@ -19,6 +19,8 @@ test('the benchmark runs end to end against a real 3-node cluster (smoke: second
     assert.equal(r.failed, 0, `${r.op} at ${r.inflight} in flight: no failures`);
     assert.ok(r.succeeded > 0 && r.opsPerSec > 0, `${r.op} at ${r.inflight} in flight did work`);
     assert.ok((r.cpuUsPerOp ?? 0) > 0, "the nodes' CPU per request is measured");
+    const leader = r.leaderCpuUsPerOp ?? 0;
+    assert.ok(leader > 0 && leader < r.cpuUsPerOp!, `the leader's share is measured (${leader} of ${r.cpuUsPerOp})`);
     assert.ok((r.messagesPerOp ?? 0) > 0, 'peer messages per request are measured');
   }
   // A put at 1 in flight is made durable on all three nodes: about one fsync on each per write.
