@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { NODE_RUNTIME_FLAGS } from '../../src/node/runtime-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -83,6 +84,7 @@ export class LocalCluster {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_RUNTIME_FLAGS,
         MAIN,
         'start',
         '--name',

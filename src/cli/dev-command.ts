@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { NODE_RUNTIME_FLAGS } from '../node/runtime-flags.js';
 
 interface DevOptions {
   nodes: string;
@@ -44,6 +45,7 @@ export function registerDevCommand(program: Command): void {
         const child = spawn(
           process.execPath,
           [
+            ...NODE_RUNTIME_FLAGS,
             main,
             'start',
             '--name',

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from '../node/runtime-flags.js';
 import { trackChild } from './process-registry.js';
 
 /** `cairn start` under the harness's own script name (see node-entry.ts), next to this file in dist/. */
@@ -81,7 +82,7 @@ export class NodeProcess {
     writeSync(fd, `\n=== harness: starting ${this.spec.name} (start #${this.starts + 1}) ===\n`);
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [NODE_ENTRY, ...this.args], { stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, NODE_ENTRY, ...this.args], { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd); // the child holds its own copy
     }

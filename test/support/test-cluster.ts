@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { Client } from '../../src/client/client.js';
+import { NODE_RUNTIME_FLAGS } from '../../src/node/runtime-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -104,6 +105,7 @@ export class TestCluster {
     const child = spawn(
       process.execPath,
       [
+        ...NODE_RUNTIME_FLAGS,
         MAIN,
         'start',
         '--name',
