@@ -118,7 +118,6 @@ export interface HttpServerOptions {
 }
 
 export type Http2Implementation = 'cairn' | 'node';
-export const HTTP2_IMPLEMENTATIONS: readonly Http2Implementation[] = ['cairn', 'node'];
 
 /**
  * One TCP port that speaks both HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge, as h2load and gRPC
