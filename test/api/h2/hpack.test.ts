@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { Flag, FrameType, frame, CLIENT_PREFACE as PREFACE } from '../../../src/api/h2/frames.js';
 import { encodeResponseHeaders, HpackDecoder, HpackError } from '../../../src/api/h2/hpack.js';
 import { HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES, STATIC_TABLE } from '../../../src/api/h2/hpack-tables.js';
 
@@ -422,7 +423,7 @@ describe('HPACK decoder: dynamic table behaviour', () => {
   });
 
   test('an empty block decodes to no fields', () => {
-    assert.deepEqual(new HpackDecoder().decode(new Uint8Array(0)), []);
+    assert.deepEqual(new HpackDecoder().decode(Buffer.alloc(0)), []);
   });
 });
 
@@ -649,25 +650,6 @@ describe('encodeResponseHeaders', () => {
 
 // ---- interop with nghttp2 (Node's http2 client) ------------------------------------------------------------------
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADERS = 0x1;
-const FRAME_SETTINGS = 0x4;
-const FRAME_CONTINUATION = 0x9;
-const FLAG_END_STREAM = 0x1;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
-
-function frame(type: number, flags: number, streamId: number, payload: Uint8Array): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
-
 interface DecodedRequest {
   streamId: number;
   blockLength: number;
@@ -687,7 +669,7 @@ async function startRawH2Server(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    socket.write(frame(FRAME_SETTINGS, 0, 0, new Uint8Array(0)));
+    socket.write(frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)));
     let pending = Buffer.alloc(0);
     let prefaceSeen = false;
     let block: Buffer[] = [];
@@ -709,23 +691,23 @@ async function startRawH2Server(
         const streamId = pending.readUInt32BE(5) & 0x7fffffff;
         let payload = pending.subarray(9, 9 + length);
         pending = pending.subarray(9 + length);
-        if (type === FRAME_SETTINGS && (flags & FLAG_ACK) === 0) {
-          socket.write(frame(FRAME_SETTINGS, FLAG_ACK, 0, new Uint8Array(0)));
-        } else if (type === FRAME_HEADERS || type === FRAME_CONTINUATION) {
-          if (type === FRAME_HEADERS) {
+        if (type === FrameType.SETTINGS && (flags & Flag.ACK) === 0) {
+          socket.write(frame(FrameType.SETTINGS, Flag.ACK, 0, Buffer.alloc(0)));
+        } else if (type === FrameType.HEADERS || type === FrameType.CONTINUATION) {
+          if (type === FrameType.HEADERS) {
             let padding = 0;
-            if (flags & FLAG_PADDED) {
+            if (flags & Flag.PADDED) {
               padding = payload[0]!;
               payload = payload.subarray(1);
             }
-            if (flags & FLAG_PRIORITY) payload = payload.subarray(5);
+            if (flags & Flag.PRIORITY) payload = payload.subarray(5);
             payload = payload.subarray(0, payload.length - padding);
             block = [];
             blockStream = streamId;
-            blockEndStream = (flags & FLAG_END_STREAM) !== 0;
+            blockEndStream = (flags & Flag.END_STREAM) !== 0;
           }
           block.push(payload);
-          if (flags & FLAG_END_HEADERS) {
+          if (flags & Flag.END_HEADERS) {
             const bytes = Buffer.concat(block);
             const fields = decoder.decode(bytes);
             decoded.push({ streamId: blockStream, blockLength: bytes.length, fields });
@@ -734,7 +716,7 @@ async function startRawH2Server(
               ['content-type', 'text/plain'],
               ['x-request-number', String(decoded.length)],
             ]);
-            socket.write(frame(FRAME_HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, blockStream, response));
+            socket.write(frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, blockStream, response));
           }
         }
       }
