@@ -241,6 +241,28 @@ export function readBody(req: Request, maxBytes: number, tooLarge?: () => ApiErr
   });
 }
 
+/** What `whenWritable` needs of a response: Node's responses and the lean HTTP/2 exchange all offer it. */
+interface DrainEmitter {
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * After a streaming response's write() returned false: resolves once it may be written again ('drain') or is
+ * gone ('close'), and removes both listeners, so a long stream does not pile them up.
+ */
+export function whenWritable(res: DrainEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 export function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { BACKUP_MAGIC, type BackupHeader, frameRecord } from '../node/backup.js';
 import type { ApiServer } from './api-server.js';
-import { sendJson } from './http-server.js';
+import { sendJson, whenWritable } from './http-server.js';
 
 /**
  * GET /v1/maintenance/snapshot: a backup of this node's state (after a linearizable read barrier, so it holds
@@ -46,12 +46,7 @@ export function registerMaintenanceRoutes(api: ApiServer): void {
       res.write(BACKUP_MAGIC);
       res.write(frameRecord(Buffer.from(JSON.stringify(header))));
       for (let chunk = reader.nextChunk(); chunk !== null && !aborted; chunk = reader.nextChunk()) {
-        if (!res.write(frameRecord(chunk))) {
-          await new Promise<void>((resolve) => {
-            res.once('drain', resolve);
-            res.once('close', resolve);
-          });
-        }
+        if (!res.write(frameRecord(chunk))) await whenWritable(res);
       }
       res.end();
     } finally {

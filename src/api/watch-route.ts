@@ -4,7 +4,7 @@ import type { KeySelector, WatchResponse } from '../kv/types.js';
 import { kvToApiError } from '../node/replica.js';
 import { type ApiServer, boolParam, intParam } from './api-server.js';
 import { ApiError } from './errors.js';
-import { sendError } from './http-server.js';
+import { sendError, whenWritable } from './http-server.js';
 import { kvToJson } from './json-codec.js';
 import { requireKey, selectorFromQuery } from './kv-routes.js';
 import type { RouteContext } from './router.js';
@@ -63,15 +63,7 @@ export function registerWatchRoute(api: ApiServer): void {
       if (res.writableEnded || res.destroyed) return undefined;
       if (res.write(text)) return undefined;
       // A slow client: the state machine buffers (bounded) and catches up from history meanwhile.
-      return new Promise((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.once('drain', done);
-        res.once('close', done);
-      });
+      return whenWritable(res);
     };
     let watcher: ReturnType<typeof node.kv.watch>;
     try {

@@ -7,7 +7,13 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { Flag, FrameType, frame, settingsFrame } from '../../../src/api/h2/frames.js';
-import { DualProtocolServer, type Handler, type HttpServerOptions, readBody } from '../../../src/api/http-server.js';
+import {
+  DualProtocolServer,
+  type Handler,
+  type HttpServerOptions,
+  readBody,
+  whenWritable,
+} from '../../../src/api/http-server.js';
 
 const exec = promisify(execFile);
 
@@ -139,17 +145,7 @@ test('a streaming response that honours write() and drain delivers every chunk i
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       for (let i = 0; i < chunks; i++) {
         const piece = Buffer.alloc(16 * 1024, i & 0xff);
-        if (!res.write(piece)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off('drain', done);
-              res.off('close', done);
-              resolve();
-            };
-            res.once('drain', done);
-            res.once('close', done);
-          });
-        }
+        if (!res.write(piece)) await whenWritable(res);
       }
       res.end('');
     },
