@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { turnFlush } from '../util/turn-flush.js';
 import { formatHostPort, type HostPort } from './address.js';
 import {
   type ResolvedTransportComponents,
@@ -33,10 +34,11 @@ type Lifecycle = 'new' | 'starting' | 'started' | 'closed';
  * Cairn's peer transport over TCP. One outbound connection per peer carries every message to it (all groups
  * multiplexed); connections peers dial to us only deliver. See docs/transport.md.
  *
- * Batching: `send` only queues. The first send of an event-loop turn schedules one `setImmediate`, which writes
- * every peer's queue as one frame (or several, when over `batchMaxBytes`). setImmediate, not queueMicrotask:
- * it runs after the poll phase, so everything produced while handling a whole burst of socket reads and timers
- * in this turn leaves in the same frame, not only what one callback produced.
+ * Batching: `send` only queues. The first send of an event-loop turn schedules one end-of-turn flush (the
+ * process's shared `turnFlush`, after the turn's client responses), which writes every peer's queue as one frame
+ * (or several, when over `batchMaxBytes`). At the end of the turn, not in a microtask: everything produced while
+ * handling a whole burst of socket reads and timers in this turn leaves in the same frame, not only what one
+ * callback produced.
  */
 export class TcpTransport implements Transport, OutboundLinkHost, InboundHost {
   readonly options: ResolvedTransportOptions;
@@ -62,7 +64,7 @@ export class TcpTransport implements Transport, OutboundLinkHost, InboundHost {
   /** The accepted inbound connection of each peer (a newer one replaces an older one). */
   private readonly inboundByPeer = new Map<string, InboundConnection>();
   private readonly dirty = new Set<OutboundLink>();
-  private flushScheduled: ReturnType<typeof setImmediate> | undefined;
+  private flushScheduled = false;
   private droppedUnknownPeer = 0;
   private closing: Promise<void> | undefined;
   /** Settles once `server.listen` has succeeded or failed. */
@@ -230,9 +232,7 @@ export class TcpTransport implements Transport, OutboundLinkHost, InboundHost {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.lifecycle = 'closed';
-    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
-    this.flushScheduled = undefined;
-    this.dirty.clear();
+    this.dirty.clear(); // a flush already scheduled finds nothing to write
     const closed: Promise<void>[] = [];
     // A listen still in progress must finish before the server can be closed.
     closed.push(
@@ -264,15 +264,17 @@ export class TcpTransport implements Transport, OutboundLinkHost, InboundHost {
   requestFlush(link: OutboundLink): void {
     if (this.lifecycle === 'closed') return;
     this.dirty.add(link);
-    this.flushScheduled ??= setImmediate(() => this.flushAll());
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    turnFlush.schedule('peers', this.flushAll);
   }
 
-  private flushAll(): void {
-    this.flushScheduled = undefined;
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
     const links = [...this.dirty];
     this.dirty.clear();
     for (const link of links) link.flush();
-  }
+  };
 
   // --- InboundHost ---
 

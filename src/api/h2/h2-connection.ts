@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type net from 'node:net';
+import { turnFlush } from '../../util/turn-flush.js';
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_BYTES,
@@ -575,9 +576,12 @@ export class H2Connection implements ExchangeConnection {
     this.outBytes += bytes.length;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // Everything this turn produces for the connection (often many streams' responses) goes out in one write.
-    setImmediate(() => this.flush());
+    // Everything this turn produces for the connection (often many streams' responses) goes out in one write,
+    // ahead of the turn's peer messages (see src/util/turn-flush.ts).
+    turnFlush.schedule('responses', this.flushOnce);
   }
+
+  private readonly flushOnce = (): void => this.flush();
 
   private flush(): void {
     this.flushScheduled = false;
