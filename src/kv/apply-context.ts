@@ -4,7 +4,7 @@ import { KvError } from './errors.js';
 import { selectorRange } from './keys.js';
 import type { KvLimits } from './options.js';
 import { type RangeLimits, readRange } from './reads.js';
-import { encodeEvent, eventBytes, type StoredEvent, type StoredRecord, toKeyValue } from './record.js';
+import { eventBytes, type StoredEvent, type StoredRecord, toKeyValue } from './record.js';
 import type { KvTables, MetaState } from './tables.js';
 import type {
   ApplyItem,
@@ -118,8 +118,15 @@ export class ApplyContext {
 
   private execute(index: number, command: KvCommand): ApplyResult {
     switch (command.type) {
-      case 'put':
-        return this.inScope(() => ({ ...this.put(command), index }));
+      case 'put': {
+        // The hot path, written out: no closure and no object spreads per put.
+        this.openScope();
+        const { version, prevKv } = this.putChange(command);
+        const revision = this.closeScope();
+        return prevKv === undefined
+          ? { ok: true, type: 'put', index, revision, version }
+          : { ok: true, type: 'put', index, revision, version, prevKv };
+      }
       case 'delete':
         return this.inScope(() => ({ ...this.delete(command), index }));
       case 'deleteRange':
@@ -143,9 +150,19 @@ export class ApplyContext {
    * The returned result's `revision` is filled in here (the revision after the command).
    */
   private inScope<R extends ApplyResult>(body: () => Omit<R, 'revision'>): R {
-    this.scope = { revision: this.s.revision + 1, events: [] };
+    this.openScope();
     const partial = body();
-    const scope = this.scope;
+    return { ...partial, revision: this.closeScope() } as R;
+  }
+
+  /** Starts a write command's revision scope (a KvError thrown inside leaves it to applyItem to discard). */
+  private openScope(): void {
+    this.scope = { revision: this.s.revision + 1, events: [] };
+  }
+
+  /** Ends the scope; returns the store's revision after the command. */
+  private closeScope(): number {
+    const scope = this.scope!;
     this.scope = null;
     if (scope.events.length > 0) {
       const revision = scope.revision;
@@ -154,7 +171,7 @@ export class ApplyContext {
       this.s.oldestRevision = oldest;
       this.keep(revision, scope.events);
     }
-    return { ...partial, revision: this.s.revision } as R;
+    return this.s.revision;
   }
 
   private keep(revision: number, events: StoredEvent[]): void {
@@ -179,7 +196,7 @@ export class ApplyContext {
 
   private emit(event: StoredEvent): void {
     const scope = this.scope!;
-    this.tables.putEvent(scope.revision, scope.events.length, encodeEvent(event));
+    this.tables.putEvent(scope.revision, scope.events.length, event);
     scope.events.push(event);
     this.eventsWritten++;
   }
@@ -249,6 +266,13 @@ export class ApplyContext {
   // ------------------------------------------------------------------------------------ commands
 
   private put(cmd: PutCommand | (TxnOp & { type: 'put' })) {
+    const { version, prevKv } = this.putChange(cmd);
+    const result = { ok: true as const, type: 'put' as const, version };
+    return prevKv === undefined ? result : { ...result, prevKv };
+  }
+
+  /** A put's change; `prevKv` only when the command asked for it (null: the key did not exist). */
+  private putChange(cmd: PutCommand | (TxnOp & { type: 'put' })): { version: number; prevKv?: KeyValue | null } {
     const key = utf8(cmd.key);
     const prev = this.tables.getRecord(key);
     if ('ifVersion' in cmd || 'ifModRevision' in cmd) {
@@ -256,8 +280,8 @@ export class ApplyContext {
       this.checkConditions(prev, c.ifVersion, c.ifModRevision);
     }
     const record = this.writePut(key, cmd.key, cmd.value, cmd.lease ?? 0, prev);
-    const result = { ok: true as const, type: 'put' as const, version: record.version };
-    return cmd.prevKv ? { ...result, prevKv: prev === undefined ? null : toKeyValue(cmd.key, prev) } : result;
+    if (!cmd.prevKv) return { version: record.version };
+    return { version: record.version, prevKv: prev === undefined ? null : toKeyValue(cmd.key, prev) };
   }
 
   private delete(cmd: DeleteCommand | (TxnOp & { type: 'delete' })) {

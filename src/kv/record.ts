@@ -15,14 +15,23 @@ export interface StoredRecord {
 export const RECORD_HEADER_BYTES = 32;
 
 export function encodeRecord(record: StoredRecord): Uint8Array {
-  const out = new Uint8Array(RECORD_HEADER_BYTES + record.value.length);
-  const view = new DataView(out.buffer);
+  const out = new Uint8Array(recordSize(record));
+  writeRecord(out, new DataView(out.buffer), record);
+  return out;
+}
+
+/** Bytes of an encoded record. */
+export function recordSize(record: StoredRecord): number {
+  return RECORD_HEADER_BYTES + record.value.length;
+}
+
+/** Encodes `record` at the start of `out` (`view` over the same bytes, from offset 0); see encodeRecord. */
+export function writeRecord(out: Uint8Array, view: DataView, record: StoredRecord): void {
   writeUint53(view, 0, record.createRevision);
   writeUint53(view, 8, record.modRevision);
   writeUint53(view, 16, record.version);
   writeUint53(view, 24, record.lease);
   out.set(record.value, RECORD_HEADER_BYTES);
-  return out;
 }
 
 export function decodeRecord(bytes: Uint8Array, keysOnly = false): StoredRecord {
@@ -69,31 +78,40 @@ function readRecordFields(r: ByteReader): StoredRecord {
 
 /** Layout: type u8, key (u32 length + bytes), record fields, has-prev u8, [prev record fields]. */
 export function encodeEvent(event: StoredEvent): Uint8Array {
-  const fields = (r: StoredRecord) => 36 + r.value.length;
-  const size = 1 + 4 + event.key.length + fields(event.record) + 1 + (event.prev === null ? 0 : fields(event.prev));
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  const put = (r: StoredRecord) => {
-    writeUint53(view, at, r.createRevision);
-    writeUint53(view, at + 8, r.modRevision);
-    writeUint53(view, at + 16, r.version);
-    writeUint53(view, at + 24, r.lease);
-    view.setUint32(at + 32, r.value.length);
-    out.set(r.value, at + 36);
-    at += 36 + r.value.length;
-  };
-  out[at++] = event.type === 'put' ? PUT : DELETE;
-  view.setUint32(at, event.key.length);
-  out.set(event.key, at + 4);
-  at += 4 + event.key.length;
-  put(event.record);
-  if (event.prev === null) out[at++] = 0;
-  else {
-    out[at++] = 1;
-    put(event.prev);
-  }
+  const out = new Uint8Array(eventSize(event));
+  writeEvent(out, new DataView(out.buffer), event);
   return out;
+}
+
+/** Bytes of an encoded event. */
+export function eventSize(event: StoredEvent): number {
+  const { key, record, prev } = event;
+  return 1 + 4 + key.length + 36 + record.value.length + 1 + (prev === null ? 0 : 36 + prev.value.length);
+}
+
+/** Encodes `event` at the start of `out` (`view` over the same bytes, from offset 0); see encodeEvent. */
+export function writeEvent(out: Uint8Array, view: DataView, event: StoredEvent): void {
+  const { key, record, prev } = event;
+  out[0] = event.type === 'put' ? PUT : DELETE;
+  view.setUint32(1, key.length);
+  out.set(key, 5);
+  const at = writeRecordFields(out, view, 5 + key.length, record);
+  if (prev === null) out[at] = 0;
+  else {
+    out[at] = 1;
+    writeRecordFields(out, view, at + 1, prev);
+  }
+}
+
+/** Writes a record's fields at `at` (4 × u53, value length u32, value); returns the offset after them. */
+function writeRecordFields(out: Uint8Array, view: DataView, at: number, r: StoredRecord): number {
+  writeUint53(view, at, r.createRevision);
+  writeUint53(view, at + 8, r.modRevision);
+  writeUint53(view, at + 16, r.version);
+  writeUint53(view, at + 24, r.lease);
+  view.setUint32(at + 32, r.value.length);
+  out.set(r.value, at + 36);
+  return at + 36 + r.value.length;
 }
 
 /** Throws RangeError on malformed bytes. */

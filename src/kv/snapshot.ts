@@ -355,7 +355,7 @@ export class KvSnapshotWriter {
         if (revision < this.header.oldestRevision || revision > this.header.revision) throw corrupt('event revision');
         decodeEvent(raw);
         this.lastEvent = { revision, seq };
-        this.tables.putEvent(revision, seq, raw);
+        this.tables.putEncodedEvent(revision, seq, raw);
         this.counts.events++;
         return;
       }

@@ -15,7 +15,15 @@ import {
 } from './bytes.js';
 import { KvError } from './errors.js';
 import type { ByteRange } from './keys.js';
-import { decodeRecord, encodeRecord, type StoredRecord } from './record.js';
+import {
+  decodeRecord,
+  eventSize,
+  recordSize,
+  type StoredEvent,
+  type StoredRecord,
+  writeEvent,
+  writeRecord,
+} from './record.js';
 
 /**
  * The physical layout of the state machine in one lmdb environment (opened by path, page size 8 KiB).
@@ -39,6 +47,8 @@ const GROUP_MARKER_LENGTH = SHORT_KEY_MAX + 1;
 const HASH_BYTES = 32;
 const PAGE_SIZE = 8192;
 const FORMAT_VERSION = 1;
+/** Values up to this size are encoded in a reused buffer (larger ones are rare and get their own). */
+const SCRATCH_BYTES = 64 * 1024;
 const META_KEY = utf8('state');
 
 export interface MetaState {
@@ -106,6 +116,15 @@ export class KvTables {
   private readonly history: Table;
   private readonly meta: Table;
   private readonly pendingSyncs = new Set<Promise<void>>();
+  private readonly eventKey = new Uint8Array(12);
+  private readonly eventKeyView = new DataView(this.eventKey.buffer);
+  /**
+   * Where records and events are encoded before a put. lmdb reads a value during the synchronous put and
+   * remembers the native address of the buffer it came from, so one reused buffer saves an allocation and an
+   * address lookup per value (measured: ~18 % of a put's apply time together with the scratch event key).
+   */
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly scratchView = new DataView(this.scratch.buffer);
 
   private constructor(
     readonly dir: string,
@@ -207,7 +226,7 @@ export class KvTables {
 
   /** Inside a write transaction. */
   putRecord(key: Uint8Array, record: StoredRecord, existed: boolean): void {
-    const raw = encodeRecord(record);
+    const raw = this.encodeValue(recordSize(record), (out, view) => writeRecord(out, view, record));
     if (key.length <= SHORT_KEY_MAX) {
       this.kv.putSync(key, raw);
       return;
@@ -334,8 +353,31 @@ export class KvTables {
 
   // ------------------------------------------------------------------------------------------- history
 
-  putEvent(revision: number, seq: number, raw: Uint8Array): void {
-    this.history.putSync(historyKey(revision, seq), raw);
+  putEvent(revision: number, seq: number, event: StoredEvent): void {
+    this.putEncodedEvent(
+      revision,
+      seq,
+      this.encodeValue(eventSize(event), (out, view) => writeEvent(out, view, event)),
+    );
+  }
+
+  /** Inside a write transaction: an event already encoded (a snapshot being restored). */
+  putEncodedEvent(revision: number, seq: number, raw: Uint8Array): void {
+    // lmdb copies the key into its write instruction at once, so one scratch key serves every put.
+    writeUint53(this.eventKeyView, 0, revision);
+    this.eventKeyView.setUint32(8, seq);
+    this.history.putSync(this.eventKey, raw);
+  }
+
+  /** Encodes a value of `size` bytes for an immediate putSync: into the scratch buffer when it fits. */
+  private encodeValue(size: number, write: (out: Uint8Array, view: DataView) => void): Uint8Array {
+    if (size > SCRATCH_BYTES) {
+      const out = new Uint8Array(size);
+      write(out, new DataView(out.buffer));
+      return out;
+    }
+    write(this.scratch, this.scratchView);
+    return this.scratch.subarray(0, size);
   }
 
   /** History entries from (`revision`, `seq`) on, in (revision, seq) order. */
