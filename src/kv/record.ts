@@ -14,18 +14,12 @@ export interface StoredRecord {
 /** On disk a record is a 32-byte header (four big-endian 64-bit integers) followed by the value bytes. */
 export const RECORD_HEADER_BYTES = 32;
 
-export function encodeRecord(record: StoredRecord): Uint8Array {
-  const out = new Uint8Array(recordSize(record));
-  writeRecord(out, new DataView(out.buffer), record);
-  return out;
-}
-
 /** Bytes of an encoded record. */
 export function recordSize(record: StoredRecord): number {
   return RECORD_HEADER_BYTES + record.value.length;
 }
 
-/** Encodes `record` at the start of `out` (`view` over the same bytes, from offset 0); see encodeRecord. */
+/** Encodes `record` at the start of `out` (`view` over the same bytes, from offset 0): header, then the value. */
 export function writeRecord(out: Uint8Array, view: DataView, record: StoredRecord): void {
   writeUint53(view, 0, record.createRevision);
   writeUint53(view, 8, record.modRevision);
@@ -76,20 +70,16 @@ function readRecordFields(r: ByteReader): StoredRecord {
   return { createRevision: r.u53(), modRevision: r.u53(), version: r.u53(), lease: r.u53(), value: r.bytes() };
 }
 
-/** Layout: type u8, key (u32 length + bytes), record fields, has-prev u8, [prev record fields]. */
-export function encodeEvent(event: StoredEvent): Uint8Array {
-  const out = new Uint8Array(eventSize(event));
-  writeEvent(out, new DataView(out.buffer), event);
-  return out;
-}
-
 /** Bytes of an encoded event. */
 export function eventSize(event: StoredEvent): number {
   const { key, record, prev } = event;
   return 1 + 4 + key.length + 36 + record.value.length + 1 + (prev === null ? 0 : 36 + prev.value.length);
 }
 
-/** Encodes `event` at the start of `out` (`view` over the same bytes, from offset 0); see encodeEvent. */
+/**
+ * Encodes `event` at the start of `out` (`view` over the same bytes, from offset 0). Layout: type u8, key (u32
+ * length + bytes), record fields, has-prev u8, [prev record fields].
+ */
 export function writeEvent(out: Uint8Array, view: DataView, event: StoredEvent): void {
   const { key, record, prev } = event;
   out[0] = event.type === 'put' ? PUT : DELETE;

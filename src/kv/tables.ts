@@ -121,7 +121,7 @@ export class KvTables {
   /**
    * Where records and events are encoded before a put. lmdb reads a value during the synchronous put and
    * remembers the native address of the buffer it came from, so one reused buffer saves an allocation and an
-   * address lookup per value (measured: ~18 % of a put's apply time together with the scratch event key).
+   * address lookup per value (measured: applying a put 8.6 -> 6.9 µs, docs/kv.md).
    */
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly scratchView = new DataView(this.scratch.buffer);
