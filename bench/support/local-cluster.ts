@@ -1,25 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { NODE_RUNTIME_FLAGS } from '../../src/node/runtime-flags.js';
+import { freePortBase } from '../../src/util/free-ports.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-async function portsFree(ports: number[]): Promise<boolean> {
-  for (const port of ports) {
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (!free) return false;
-  }
-  return true;
-}
 
 /** Clusters started and not yet stopped: killed when the bench itself is interrupted (Ctrl-C, kill). */
 const running = new Set<LocalCluster>();
@@ -57,13 +45,11 @@ export class LocalCluster {
   }
 
   async start(): Promise<void> {
-    for (let i = 0; i < 50 && this.base === 0; i++) {
-      // Below the ephemeral range (32768+ on Linux), where outgoing connections could take a port we mean to use.
-      const candidate = 10_000 + Math.floor(Math.random() * 22_000);
-      const ports = this.names.flatMap((_, k) => [candidate + k, candidate + 100 + k]);
-      if (await portsFree(ports)) this.base = candidate;
-    }
-    if (this.base === 0) throw new Error('no free ports');
+    // Peer ports base + i and API ports base + 100 + i.
+    this.base = await freePortBase(
+      '127.0.0.1',
+      this.names.flatMap((_, i) => [i, i + 100]),
+    );
     killRunningOnSignals();
     running.add(this);
     for (let i = 0; i < this.names.length; i++) this.startNode(i);

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { Client } from '../../src/client/client.js';
 import { NODE_RUNTIME_FLAGS } from '../../src/node/runtime-flags.js';
+import { freePortBase } from '../../src/util/free-ports.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -24,27 +24,6 @@ export interface TestClusterOptions {
   readonly args?: readonly string[];
   /** Runs once ports and data directories are chosen, before any node starts (to seed data directories). */
   readonly beforeStart?: (cluster: TestCluster) => Promise<void>;
-}
-
-function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-async function freeBase(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the ephemeral range (32768+ on Linux), where outgoing connections could take a port we mean to use.
-    const base = 10_000 + Math.floor(Math.random() * 22_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) {
-      ok = (await portFree('127.0.0.1', base + i)) && (await portFree('127.0.0.1', base + 100 + i));
-    }
-    if (ok) return base;
-  }
-  throw new Error('no free ports');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +44,9 @@ export class TestCluster {
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(options);
     const n = options.nodes ?? 3;
-    c.base = await freeBase(n + 4);
+    // Peer ports base + i and API ports base + 100 + i, room for 4 nodes added later.
+    const slots = Array.from({ length: n + 4 }, (_, i) => i);
+    c.base = await freePortBase('127.0.0.1', [...slots, ...slots.map((i) => i + 100)]);
     for (let i = 0; i < n; i++) c.specs.set(`n${i + 1}`, c.spec(i));
     await options.beforeStart?.(c);
     for (const name of c.specs.keys()) c.spawn(name, 'new');
