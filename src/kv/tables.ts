@@ -226,7 +226,10 @@ export class KvTables {
 
   /** Inside a write transaction. */
   putRecord(key: Uint8Array, record: StoredRecord, existed: boolean): void {
-    const raw = this.encodeValue(recordSize(record), (out, view) => writeRecord(out, view, record));
+    const size = recordSize(record);
+    const out = this.valueBuffer(size);
+    writeRecord(out, this.viewOf(out), record);
+    const raw = out.subarray(0, size);
     if (key.length <= SHORT_KEY_MAX) {
       this.kv.putSync(key, raw);
       return;
@@ -354,11 +357,10 @@ export class KvTables {
   // ------------------------------------------------------------------------------------------- history
 
   putEvent(revision: number, seq: number, event: StoredEvent): void {
-    this.putEncodedEvent(
-      revision,
-      seq,
-      this.encodeValue(eventSize(event), (out, view) => writeEvent(out, view, event)),
-    );
+    const size = eventSize(event);
+    const out = this.valueBuffer(size);
+    writeEvent(out, this.viewOf(out), event);
+    this.putEncodedEvent(revision, seq, out.subarray(0, size));
   }
 
   /** Inside a write transaction: an event already encoded (a snapshot being restored). */
@@ -369,15 +371,13 @@ export class KvTables {
     this.history.putSync(this.eventKey, raw);
   }
 
-  /** Encodes a value of `size` bytes for an immediate putSync: into the scratch buffer when it fits. */
-  private encodeValue(size: number, write: (out: Uint8Array, view: DataView) => void): Uint8Array {
-    if (size > SCRATCH_BYTES) {
-      const out = new Uint8Array(size);
-      write(out, new DataView(out.buffer));
-      return out;
-    }
-    write(this.scratch, this.scratchView);
-    return this.scratch.subarray(0, size);
+  /** Where to encode a value of `size` bytes for an immediate putSync: the scratch buffer when it fits. */
+  private valueBuffer(size: number): Uint8Array {
+    return size <= SCRATCH_BYTES ? this.scratch : new Uint8Array(size);
+  }
+
+  private viewOf(out: Uint8Array): DataView {
+    return out === this.scratch ? this.scratchView : new DataView(out.buffer);
   }
 
   /** History entries from (`revision`, `seq`) on, in (revision, seq) order. */

@@ -41,6 +41,48 @@ test('put creates at version 1 and each put bumps version and revision; createRe
   await store.close();
 });
 
+test('values larger than the reused encoding buffer (64 KiB) and small ones after them are stored intact', async () => {
+  const store = await openStore();
+  const big = 'b'.repeat(200 * 1024);
+  const events: { value: string; prev: string | undefined }[] = [];
+  store.watch(
+    { prefix: 'k' },
+    undefined,
+    (r) => {
+      for (const e of r.events)
+        events.push({ value: text(e.value), prev: e.prevKv ? text(e.prevKv.value) : undefined });
+    },
+    { prevKv: true },
+  );
+  ok<PutResult>(apply1(store, put('k', 'small-1')));
+  ok<PutResult>(apply1(store, put('k', big)));
+  const after = ok<PutResult>(apply1(store, put('k', 'small-2', { prevKv: true })));
+  assert.equal(text(after.prevKv!.value), big);
+  assert.equal(text(store.get('k')!.value), 'small-2');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  // From the history too (a new watcher reads the stored events): each with the value before it.
+  const replayed: { value: string; prev: string | undefined }[] = [];
+  const w = store.watch(
+    { prefix: 'k' },
+    2,
+    (r) => {
+      for (const e of r.events)
+        replayed.push({ value: text(e.value), prev: e.prevKv ? text(e.prevKv.value) : undefined });
+    },
+    { prevKv: true },
+  );
+  await new Promise<void>((resolve) => setTimeout(resolve, 20));
+  w.cancel();
+  const expected = [
+    { value: 'small-1', prev: undefined },
+    { value: big, prev: 'small-1' },
+    { value: 'small-2', prev: big },
+  ];
+  assert.deepEqual(events, expected);
+  assert.deepEqual(replayed, expected);
+  await store.close();
+});
+
 test('conditional put: ifVersion (0 = must not exist) and ifModRevision; a failed condition changes nothing', async () => {
   const store = await openStore();
   ok(apply1(store, put('k', 'a', { ifVersion: 0 })));
