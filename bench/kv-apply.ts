@@ -1,7 +1,8 @@
 /**
  * Apply throughput of the key-value state machine: puts/s through KvStore.applyBatch with 256-byte values,
  * for batches of 1 and of 100 entries (what a node applies per Ready), plus the cost of flush(); then the same
- * with one watcher on the keys, and with syncCommits (an fsync per applyBatch).
+ * with one watcher on the keys, and with syncCommits (an fsync per applyBatch); last, one key in batches of 35
+ * (what `npm run bench` makes a node apply at 256 requests in flight).
  *
  *   npm run bench:kv            (or: npx tsc -p . && node dist/bench/kv-apply.js [--entries N])
  */
@@ -20,18 +21,24 @@ function argument(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-function commands(count: number, seed: number): Uint8Array[] {
+function commands(count: number, seed: number, keys: number): Uint8Array[] {
   const value = new Uint8Array(VALUE_BYTES).fill(seed & 0xff);
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     // Spread keys over the key space like hashed ids, so inserts are not all appends.
-    const id = (i * 2_654_435_761) % DISTINCT_KEYS;
+    const id = (i * 2_654_435_761) % keys;
     out.push(encodeCommand({ type: 'put', key: `user/${id.toString(16).padStart(8, '0')}`, value }));
   }
   return out;
 }
 
-async function run(batchSize: number, entries: number, withWatcher: boolean, syncCommits = false): Promise<void> {
+async function run(
+  batchSize: number,
+  entries: number,
+  withWatcher: boolean,
+  syncCommits = false,
+  keys = DISTINCT_KEYS,
+): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-kv-bench-'));
   const store = await KvStore.open({ path: dir, syncCommits });
   try {
@@ -41,7 +48,7 @@ async function run(batchSize: number, entries: number, withWatcher: boolean, syn
         delivered += r.events.length;
       });
     }
-    const data = commands(entries, batchSize);
+    const data = commands(entries, batchSize, keys);
     let index = 0;
     const started = process.hrtime.bigint();
     for (let i = 0; i < data.length; i += batchSize) {
@@ -56,7 +63,7 @@ async function run(batchSize: number, entries: number, withWatcher: boolean, syn
     const size = fs
       .readdirSync(path.join(dir, 'env-1'))
       .reduce((n, f) => n + fs.statSync(path.join(dir, 'env-1', f)).size, 0);
-    const label = `batch ${String(batchSize).padStart(3)}${withWatcher ? ' + watcher    ' : syncCommits ? ' syncCommits  ' : '              '}`;
+    const label = `batch ${String(batchSize).padStart(3)}${withWatcher ? ' + watcher    ' : syncCommits ? ' syncCommits  ' : keys === 1 ? ', one key    ' : '              '}`;
     console.log(
       `${label}: ${Math.round(entries / applySeconds)
         .toLocaleString('en-US')
@@ -78,3 +85,5 @@ await run(100, entries, false);
 await run(100, entries, true);
 await run(1, Math.min(entries, 3_000), false, true);
 await run(100, Math.min(entries, 30_000), false, true);
+// What `npm run bench` makes a node apply at 256 requests in flight: one key, ~35 puts per Ready.
+await run(35, entries * 3, false, false, 1);
