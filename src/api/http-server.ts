@@ -8,7 +8,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHt
 import net, { type AddressInfo } from 'node:net';
 import { ApiError } from './errors.js';
 import { H2Connection } from './h2/h2-connection.js';
-import type { H2Exchange } from './h2/h2-exchange.js';
+import { H2Exchange } from './h2/h2-exchange.js';
 
 export type Request = IncomingMessage | Http2ServerRequest | H2Request | H2Exchange;
 export type Response = ServerResponse | Http2ServerResponse | H2Response | H2Exchange;
@@ -213,6 +213,12 @@ export function readBody(req: Request, maxBytes: number, tooLarge?: () => ApiErr
     if (Number.isFinite(declared) && declared > maxBytes) {
       reject(fail());
       req.resume();
+      return;
+    }
+    const buffered = req instanceof H2Exchange ? req.takeBufferedBody() : null;
+    if (buffered !== null) {
+      if (buffered.length > maxBytes) reject(fail());
+      else resolve(buffered);
       return;
     }
     const chunks: Buffer[] = [];

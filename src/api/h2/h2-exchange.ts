@@ -118,6 +118,23 @@ export class H2Exchange extends EventEmitter {
     });
   }
 
+  /**
+   * The whole request body, when it has all arrived and nobody has started reading it — the usual case for a
+   * small PUT, whose HEADERS and DATA come in one read — else null. Taking it consumes the body as reading it
+   * would (the flow-control window is replenished; no 'data' or 'end' follows). It saves a body read's
+   * listeners, closures and events per request.
+   */
+  takeBufferedBody(): Buffer | null {
+    if (!this.remoteEnded || this.flowing || this.endEmitted || this.closed) return null;
+    const chunks = this.bodyChunks ?? [];
+    this.bodyChunks = null;
+    this.flowing = true;
+    this.endEmitted = true;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (body.length > 0) this.connection.consumed(this, body.length);
+    return body;
+  }
+
   private deliver(chunk: Buffer): void {
     this.connection.consumed(this, chunk.length);
     this.emit('data', chunk);
