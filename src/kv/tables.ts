@@ -49,6 +49,7 @@ const PAGE_SIZE = 8192;
 const FORMAT_VERSION = 1;
 /** Values up to this size are encoded in a reused buffer (larger ones are rare and get their own). */
 const SCRATCH_BYTES = 64 * 1024;
+const HISTORY_KEY_BYTES = 12;
 const META_KEY = utf8('state');
 
 export interface MetaState {
@@ -96,11 +97,15 @@ function sha256(bytes: Uint8Array): Uint8Array {
 }
 
 export function historyKey(revision: number, seq: number): Uint8Array {
-  const out = new Uint8Array(12);
-  const view = new DataView(out.buffer);
+  const out = new Uint8Array(HISTORY_KEY_BYTES);
+  writeHistoryKey(new DataView(out.buffer), revision, seq);
+  return out;
+}
+
+/** The history key layout: revision (u53, big-endian, so keys sort by revision) then the event's sequence (u32). */
+function writeHistoryKey(view: DataView, revision: number, seq: number): void {
   writeUint53(view, 0, revision);
   view.setUint32(8, seq);
-  return out;
 }
 
 function leaseKeyPrefix(id: number): Uint8Array {
@@ -116,7 +121,7 @@ export class KvTables {
   private readonly history: Table;
   private readonly meta: Table;
   private readonly pendingSyncs = new Set<Promise<void>>();
-  private readonly eventKey = new Uint8Array(12);
+  private readonly eventKey = new Uint8Array(HISTORY_KEY_BYTES);
   private readonly eventKeyView = new DataView(this.eventKey.buffer);
   /**
    * Where records and events are encoded before a put. lmdb reads a value during the synchronous put and
@@ -366,8 +371,7 @@ export class KvTables {
   /** Inside a write transaction: an event already encoded (a snapshot being restored). */
   putEncodedEvent(revision: number, seq: number, raw: Uint8Array): void {
     // lmdb copies the key into its write instruction at once, so one scratch key serves every put.
-    writeUint53(this.eventKeyView, 0, revision);
-    this.eventKeyView.setUint32(8, seq);
+    writeHistoryKey(this.eventKeyView, revision, seq);
     this.history.putSync(this.eventKey, raw);
   }
 
