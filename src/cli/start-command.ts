@@ -13,6 +13,7 @@ interface StartOptions {
   consensus?: string;
   tickMs?: string;
   electionTicks?: string;
+  commitAnnounceDelayMs?: string;
   snapshotEntries?: string;
   snapshotKeepEntries?: string;
   requestTimeoutMs?: string;
@@ -70,6 +71,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     ...(o.consensus !== undefined ? { consensus: consensusKind(o.consensus) } : {}),
     tickMs: int('--tick-ms', o.tickMs),
     electionTicks: int('--election-ticks', o.electionTicks),
+    commitAnnounceDelayMs: int('--commit-announce-delay-ms', o.commitAnnounceDelayMs),
     snapshotEntries: int('--snapshot-entries', o.snapshotEntries),
     snapshotKeepEntries: int('--snapshot-keep-entries', o.snapshotKeepEntries),
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
@@ -109,6 +111,10 @@ export function registerStartCommand(program: Command): void {
     .option('--consensus <engine>', 'raft (default) or paxos; every member of a cluster must use the same')
     .option('--tick-ms <ms>', 'Raft tick length (default 100)')
     .option('--election-ticks <n>', 'election timeout in ticks (default 10)')
+    .option(
+      '--commit-announce-delay-ms <ms>',
+      'tell followers a new commit index with the next append, or after this long (default 10; 0 = at once)',
+    )
     .option('--snapshot-entries <n>', 'snapshot every so many applied entries (default 10000)')
     .option('--snapshot-keep-entries <n>', 'log entries kept behind a snapshot (default 5000)')
     .option('--request-timeout-ms <ms>', 'how long a request may wait (default 5000)')

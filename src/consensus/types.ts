@@ -200,6 +200,14 @@ export interface ConsensusEngine<M extends MessageEnvelope = MessageEnvelope> {
    * serves no lease reads, so this costs no safety.
    */
   reportPeerDown(peer: NodeId): void;
+  /**
+   * Leader: whether some follower holds committed entries it has not been told are committed. A new commit index
+   * travels with the next append or heartbeat; no message is sent only for it, unless the driver calls
+   * `announceCommit` (it does when nothing carried it within `commitAnnounceDelayMs`).
+   */
+  hasUnannouncedCommit(): boolean;
+  /** Leader: sends the commit index to every follower that awaits it (see `hasUnannouncedCommit`). */
+  announceCommit(): void;
   hasReady(): boolean;
   ready(): Ready<M>;
   /** Synchronous driving: everything in `ready` was persisted, sent and applied (accept + persisted + applied). */

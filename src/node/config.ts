@@ -32,6 +32,12 @@ export interface NodeConfig {
   readonly electionTicks: number;
   /** Heartbeat interval in ticks. Default 1. */
   readonly heartbeatTicks: number;
+  /**
+   * The leader sends no message only to tell followers a new commit index: the next append or heartbeat carries
+   * it. If none did within this long, it sends one. 0 = at once (every commit costs a round of messages). Default 10 ms:
+   * a timer that must fire costs an idle node a wake-up, and 2 ms cost ~3 % more CPU per put at one write in flight.
+   */
+  readonly commitAnnounceDelayMs: number;
   /** Snapshot the state machine after this many applied entries. Default 10 000. */
   readonly snapshotEntries: number;
   /** Entries kept in the log behind a snapshot, for followers a little behind. Default 5 000. */
@@ -128,6 +134,7 @@ const schema = z.object({
   tickMs: z.number().int().min(1).max(10_000),
   electionTicks: z.number().int().min(2).max(1000),
   heartbeatTicks: z.number().int().min(1).max(1000),
+  commitAnnounceDelayMs: z.number().int().min(0).max(10_000),
   snapshotEntries: z.number().int().min(1),
   snapshotKeepEntries: z.number().int().min(0),
   requestTimeoutMs: z.number().int().min(1).max(600_000),
@@ -181,6 +188,7 @@ export function resolveNodeConfig(input: NodeConfigInput): NodeConfig {
     tickMs: 100,
     electionTicks: 10,
     heartbeatTicks: 1,
+    commitAnnounceDelayMs: 10,
     snapshotEntries: 10_000,
     snapshotKeepEntries: 5_000,
     requestTimeoutMs: 5_000,

@@ -85,6 +85,9 @@ export class Replica {
   readonly lessor: Lessor;
   private soft: SoftState = { leader: null, role: 'follower' };
   private pumpScheduled = false;
+  private pumpSoonScheduled = false;
+  /** Armed while the leader holds a commit index some follower was not told (see armCommitAnnouncement). */
+  private commitAnnounceTimer: NodeJS.Timeout | null = null;
   /** Readys whose writes are in flight, chained in order. */
   private inFlight = 0;
   private writes: Promise<unknown> = Promise.resolve();
@@ -179,7 +182,7 @@ export class Replica {
       incoming.stepped = true;
     }
     this.engine.step(m);
-    this.schedulePump();
+    this.schedulePumpSoon();
   }
 
   // ---- writes ----------------------------------------------------------------------------------------------------
@@ -258,6 +261,25 @@ export class Replica {
 
   // ---- the loop ------------------------------------------------------------------------------------------------
 
+  /**
+   * Runs the driver loop once the current callback returns (a microtask), not at the end of the event-loop turn:
+   * for peer messages, which arrive already batched (one frame per peer per turn), waiting for the turn's end only
+   * delays the next step of a replication round — a follower's log write, a leader's commit and its answers, a read
+   * round's release. Client requests keep `schedulePump`, so that one turn's requests from every connection share
+   * one Ready and one append per follower. Measured: put latency at 1 in flight −7 %, linearizable get latency at 1
+   * in flight −13 % (docs/performance.md).
+   */
+  private schedulePumpSoon(): void {
+    // With client work queued for the end of this turn (pumpScheduled), the turn's pump takes this step too: a Ready
+    // taken now would carry only the requests parsed so far, and the rest would need a second append and fsync.
+    if (this.pumpSoonScheduled || this.pumpScheduled || this.closed) return;
+    this.pumpSoonScheduled = true;
+    queueMicrotask(() => {
+      this.pumpSoonScheduled = false;
+      this.pump();
+    });
+  }
+
   schedulePump(): void {
     if (this.pumpScheduled || this.closed) return;
     this.pumpScheduled = true;
@@ -289,7 +311,38 @@ export class Replica {
       this.d.onFatal(error);
       return;
     }
+    this.armCommitAnnouncement();
     if (this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
+  }
+
+  /**
+   * The leader tells followers a new commit index with its next append; a message only for that would cost every
+   * node a socket write and a read per commit (at one write in flight, two of the leader's five socket writes per
+   * put). When no append followed within `commitAnnounceDelayMs` (the cluster went idle), it is sent on its own,
+   * so followers apply (and serve serializable reads and watches) at most that much later.
+   */
+  private armCommitAnnouncement(): void {
+    if (this.closed) return;
+    if (!this.engine.hasUnannouncedCommit()) {
+      // An append carried it: disarm, so that a node under steady load is not woken for nothing.
+      if (this.commitAnnounceTimer !== null) clearTimeout(this.commitAnnounceTimer);
+      this.commitAnnounceTimer = null;
+      return;
+    }
+    if (this.commitAnnounceTimer !== null) return;
+    const delayMs = this.d.config.commitAnnounceDelayMs;
+    if (delayMs === 0) {
+      this.engine.announceCommit();
+      this.schedulePumpSoon();
+      return;
+    }
+    this.commitAnnounceTimer = setTimeout(() => {
+      this.commitAnnounceTimer = null;
+      if (this.closed) return;
+      this.engine.announceCommit();
+      this.pump();
+    }, delayMs);
+    this.commitAnnounceTimer.unref();
   }
 
   private takeReady(rd: Ready<ConsensusMessage>): void {
@@ -574,6 +627,8 @@ export class Replica {
 
   close(): void {
     this.closed = true;
+    if (this.commitAnnounceTimer !== null) clearTimeout(this.commitAnnounceTimer);
+    this.commitAnnounceTimer = null;
     const error = new ApiError('UNAVAILABLE', 'the node is shutting down');
     this.proposals.failAll(error);
     this.linearizableReads.failAll(error);

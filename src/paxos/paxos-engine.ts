@@ -78,6 +78,14 @@ export class PaxosEngine implements ConsensusEngine<PaxosMessage> {
     this.paxos.reportUnreachable(to);
   }
 
+  hasUnannouncedCommit(): boolean {
+    return this.paxos.hasUnannouncedCommit();
+  }
+
+  announceCommit(): void {
+    this.paxos.announceCommit();
+  }
+
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const p = this.paxos;

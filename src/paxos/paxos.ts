@@ -157,7 +157,6 @@ export class Paxos {
   readonly rounds = new HeartbeatRounds(MAX_TRACKED_ROUND_TICKS);
   private readsUntilBarrier: { from: NodeId; context: number; lease: boolean }[] = [];
   private appendNeeded = false;
-  private commitBroadcastNeeded = false;
   private roundNeeded = false;
 
   msgsNow: PaxosMessage[] = [];
@@ -222,17 +221,39 @@ export class Paxos {
   }
 
   hasDeferredWork(): boolean {
-    return this.appendNeeded || this.commitBroadcastNeeded || this.roundNeeded;
+    return this.appendNeeded || this.roundNeeded;
   }
 
+  /**
+   * Sends what was deferred so that one event-loop turn's proposals and reads share messages. A new commit index
+   * is not broadcast on its own: the next accept or heartbeat carries it, or `announceCommit` (as in Raft).
+   */
   flushDeferred(): void {
     if (this.role === 'leader') {
-      if (this.commitBroadcastNeeded || this.appendNeeded) this.bcastAccept(this.commitBroadcastNeeded);
+      if (this.appendNeeded) this.bcastAccept(false);
       if (this.roundNeeded) this.bcastHeartbeat();
     }
     this.appendNeeded = false;
-    this.commitBroadcastNeeded = false;
     this.roundNeeded = false;
+  }
+
+  /** Leader: whether some acceptor holds chosen instances it has not been told are chosen. */
+  hasUnannouncedCommit(): boolean {
+    if (this.role !== 'leader') return false;
+    const committed = this.log.committed;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.id && pr.awaitsCommit(committed)) return true;
+    }
+    return false;
+  }
+
+  /** Leader: tells every acceptor that awaits the commit index (an accept, empty if it has nothing to add). */
+  announceCommit(): void {
+    if (this.role !== 'leader') return;
+    const committed = this.log.committed;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.id && pr.awaitsCommit(committed)) this.sendAcceptsTo(id, true);
+    }
   }
 
   // ---- the configuration window ------------------------------------------------------------------------------
@@ -432,7 +453,6 @@ export class Paxos {
     this.readsUntilBarrier = [];
     this.rounds.reset();
     this.appendNeeded = false;
-    this.commitBroadcastNeeded = false;
     this.roundNeeded = false;
   }
 
@@ -964,7 +984,6 @@ export class Paxos {
     const index = Math.min(this.quorumChosenIndex(), this.log.lastIndex());
     if (!Number.isFinite(index) || index <= this.log.committed) return;
     this.log.commitTo(index);
-    this.commitBroadcastNeeded = true;
     if (this.readsUntilBarrier.length > 0 && this.log.committed >= this.readBarrier) {
       const waiting = this.readsUntilBarrier;
       this.readsUntilBarrier = [];
@@ -1003,6 +1022,7 @@ export class Paxos {
     if (entries.length === 0 && !sendIfEmpty && pr.state !== 'probe') return false;
     const prev = pr.next - 1;
     this.send(to, 'accept', { index: prev, entries, commit: this.log.committed });
+    pr.sentCommit(this.log.committed);
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prev;
     pr.sentEntries(entries.length, entriesSize(entries), last);
     return true;
@@ -1028,7 +1048,9 @@ export class Paxos {
     this.roundNeeded = false;
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      this.send(id, 'heartbeat', { commit: Math.min(pr.match, this.log.committed), context: round });
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send(id, 'heartbeat', { commit, context: round });
+      pr.sentCommit(commit);
     }
   }
 

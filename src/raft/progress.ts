@@ -22,6 +22,12 @@ export class Progress {
   probeSent = false;
   isLearner: boolean;
   readonly inflights: Inflights;
+  /**
+   * The highest commit index this leader has told the follower (in an append or a heartbeat). The leader does
+   * not send a message only to announce a new commit index: the next append carries it, and the driver calls
+   * `announceCommit` when none followed soon enough (see docs/consensus.md, "Commit announcements").
+   */
+  commitSent = 0;
 
   constructor(next: number, isLearner: boolean, maxInflightMessages: number, maxInflightBytes: number) {
     this.next = next;
@@ -98,6 +104,20 @@ export class Progress {
     this.next = Math.max(Math.min(rejected, matchHint + 1), 1);
     this.probeSent = false;
     return true;
+  }
+
+  /** Records that a message carrying commit index `commit` was sent to the follower. */
+  sentCommit(commit: number): void {
+    if (commit > this.commitSent) this.commitSent = commit;
+  }
+
+  /**
+   * Whether the follower holds entries committed (up to `committed`) that it has not been told are committed, and
+   * an empty append could tell it now. A follower that lags (its match is below the commit index) learns the
+   * commit index with the entries it still needs; a paused one with the next heartbeat.
+   */
+  awaitsCommit(committed: number): boolean {
+    return !this.isPaused() && Math.min(this.match, committed) > this.commitSent;
   }
 
   /** Whether the leader must hold back appends to this follower for now. */

@@ -89,6 +89,14 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.raft.campaignPolicy = policy;
   }
 
+  hasUnannouncedCommit(): boolean {
+    return this.raft.hasUnannouncedCommit();
+  }
+
+  announceCommit(): void {
+    this.raft.announceCommit();
+  }
+
   hasReady(): boolean {
     if (this.outstanding !== null) return false;
     const r = this.raft;

@@ -99,7 +99,6 @@ export class Raft {
   private readsUntilCommit: { from: NodeId; context: number; lease: boolean }[] = [];
   /** Work deferred to the next Ready so that one turn's proposals and reads share messages. */
   private appendNeeded = false;
-  private commitBroadcastNeeded = false;
   private roundNeeded = false;
 
   msgsNow: RaftMessage[] = [];
@@ -163,20 +162,41 @@ export class Raft {
     return { leader: this.lead, role: this.role };
   }
 
-  /** Whether a deferred broadcast (appends, commit index, read round) waits for the next Ready. */
+  /** Whether a deferred broadcast (appends, read round) waits for the next Ready. */
   hasDeferredWork(): boolean {
-    return this.appendNeeded || this.commitBroadcastNeeded || this.roundNeeded;
+    return this.appendNeeded || this.roundNeeded;
   }
 
-  /** Sends what was deferred so that one event-loop turn's proposals, commits and reads share messages. */
+  /**
+   * Sends what was deferred so that one event-loop turn's proposals and reads share messages. A new commit index
+   * is not broadcast on its own: the next append or heartbeat carries it, or `announceCommit` (see Progress.commitSent).
+   */
   flushDeferred(): void {
     if (this.role === 'leader') {
-      if (this.commitBroadcastNeeded || this.appendNeeded) this.bcastAppend(this.commitBroadcastNeeded);
+      if (this.appendNeeded) this.bcastAppend(false);
       if (this.roundNeeded) this.bcastHeartbeat();
     }
     this.appendNeeded = false;
-    this.commitBroadcastNeeded = false;
     this.roundNeeded = false;
+  }
+
+  /** Leader: whether some follower holds committed entries it has not been told are committed. */
+  hasUnannouncedCommit(): boolean {
+    if (this.role !== 'leader') return false;
+    const committed = this.log.committed;
+    for (const [id, pr] of this.tracker.progress) {
+      if (id !== this.id && pr.awaitsCommit(committed)) return true;
+    }
+    return false;
+  }
+
+  /** Leader: tells every follower that awaits the commit index (an append, empty if it has nothing to add). */
+  announceCommit(): void {
+    if (this.role !== 'leader') return;
+    const committed = this.log.committed;
+    for (const [id, pr] of this.tracker.progress) {
+      if (id !== this.id && pr.awaitsCommit(committed)) this.sendAppendsTo(id, true);
+    }
   }
 
   // ---- local requests ----------------------------------------------------------------------------------------
@@ -340,7 +360,6 @@ export class Raft {
     this.readsUntilCommit = [];
     this.rounds.reset();
     this.appendNeeded = false;
-    this.commitBroadcastNeeded = false;
     this.roundNeeded = false;
   }
 
@@ -741,7 +760,6 @@ export class Raft {
 
   private maybeCommitAndNotify(): void {
     if (!this.maybeCommit()) return;
-    this.commitBroadcastNeeded = true;
     if (this.readsUntilCommit.length > 0 && this.committedEntryInCurrentTerm()) {
       const waiting = this.readsUntilCommit;
       this.readsUntilCommit = [];
@@ -792,6 +810,7 @@ export class Raft {
     // In probe state an empty append is the probe itself (and probeSent limits it to one per heartbeat).
     if (entries.length === 0 && !sendIfEmpty && pr.state !== 'probe') return false;
     this.send(to, 'app', { index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    pr.sentCommit(this.log.committed);
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
     pr.sentEntries(entries.length, entriesSize(entries), last);
     return true;
@@ -860,7 +879,9 @@ export class Raft {
     this.roundNeeded = false;
     for (const [id, pr] of this.tracker.progress) {
       if (id === this.id) continue;
-      this.send(id, 'heartbeat', { commit: Math.min(pr.match, this.log.committed), context: round });
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send(id, 'heartbeat', { commit, context: round });
+      pr.sentCommit(commit);
     }
   }
 

@@ -75,6 +75,8 @@ export class SimNode<M extends MessageEnvelope> {
   /** Readys whose writes are in flight (async mode), and when the last one completes. */
   private inFlight = 0;
   private lastSyncDoneAt = 0;
+  /** A commit announcement is scheduled (the driver's `commitAnnounceDelayMs` timer, see Replica). */
+  private announcementScheduled = false;
 
   get up(): boolean {
     return this.engine !== null;
@@ -100,6 +102,7 @@ export class SimNode<M extends MessageEnvelope> {
     this.generation++;
     this.busy = false;
     this.inFlight = 0;
+    this.announcementScheduled = false;
     this.pendingReads.length = 0;
     this.crashes++;
   }
@@ -137,6 +140,29 @@ export class SimNode<M extends MessageEnvelope> {
 
   /** The driver loop: take a Ready if there is one and no other is being persisted. */
   pump(): void {
+    this.pumpReadys();
+    this.scheduleCommitAnnouncement();
+  }
+
+  /**
+   * Like the real driver: a leader's new commit index travels with its next append, and when none followed within
+   * a short delay (here 2 ms of simulated time), it is announced on its own.
+   */
+  private scheduleCommitAnnouncement(): void {
+    const engine = this.engine;
+    if (!engine || this.announcementScheduled || !engine.hasUnannouncedCommit()) return;
+    this.announcementScheduled = true;
+    const gen = this.generation;
+    this.queue.schedule(SimNode.COMMIT_ANNOUNCE_DELAY_MS, () => {
+      if (gen !== this.generation) return;
+      this.announcementScheduled = false;
+      if (!this.engine) return;
+      this.engine.announceCommit();
+      this.pump();
+    });
+  }
+
+  private pumpReadys(): void {
     if (this.asyncStorage) {
       this.pumpAsync();
       return;
@@ -156,6 +182,8 @@ export class SimNode<M extends MessageEnvelope> {
     }
     this.queue.schedule(delay, () => this.finishReady(gen, rd));
   }
+
+  private static readonly COMMIT_ANNOUNCE_DELAY_MS = 2;
 
   /** At most this many Readys in flight at once (async mode). */
   private static readonly MAX_IN_FLIGHT = 4;

@@ -35,3 +35,24 @@ test('the HTTP/2 implementation defaults to the lean server; --http2-implementat
     /--http2-implementation must be cairn or node/,
   );
 });
+
+test('the commit announcement delay defaults to 10 ms, accepts 0 (at once) and is set by --commit-announce-delay-ms', () => {
+  assert.equal(resolveNodeConfig(base).commitAnnounceDelayMs, 10);
+  assert.equal(resolveNodeConfig({ ...base, commitAnnounceDelayMs: 0 }).commitAnnounceDelayMs, 0);
+  assert.throws(() => resolveNodeConfig({ ...base, commitAnnounceDelayMs: -1 }), /commitAnnounceDelayMs/);
+  const flags = {
+    name: 'n1',
+    peerListen: '127.0.0.1:7101',
+    httpListen: '127.0.0.1:7201',
+    initialCluster: 'n1=127.0.0.1:7101',
+    initialClusterState: 'new',
+  };
+  assert.equal(
+    resolveNodeConfig(startConfigFromOptions({ ...flags, commitAnnounceDelayMs: '10' })).commitAnnounceDelayMs,
+    10,
+  );
+  assert.throws(
+    () => startConfigFromOptions({ ...flags, commitAnnounceDelayMs: 'soon' }),
+    /--commit-announce-delay-ms/,
+  );
+});

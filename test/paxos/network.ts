@@ -30,6 +30,8 @@ export class PaxosNetwork {
   private readonly droppedTypes = new Set<PaxosMessageType>();
   private readonly heldTypes = new Set<PaxosMessageType>();
   private readonly random = new SeededRandom(1);
+  /** Whether a quiet network runs the commit-announcement timer (tests of that timer switch it off). */
+  autoAnnounceCommits = true;
 
   constructor(
     voters: readonly NodeId[],
@@ -171,7 +173,23 @@ export class PaxosNetwork {
       engine.advance(rd);
     }
     for (const m of outbox) this.deliver(m);
-    return progressed ? outbox.length : null;
+    if (progressed) return outbox.length;
+    return this.announceCommits() ? 0 : null;
+  }
+
+  /**
+   * What the driver's commit-announcement timer does once the network is quiet: a leader tells acceptors the
+   * commit index no accept carried. Returns whether any engine had one to announce.
+   */
+  announceCommits(): boolean {
+    if (!this.autoAnnounceCommits) return false;
+    let announced = false;
+    for (const engine of this.engines.values()) {
+      if (!engine.hasUnannouncedCommit()) continue;
+      engine.announceCommit();
+      announced = true;
+    }
+    return announced;
   }
 
   deliver(m: PaxosMessage): void {

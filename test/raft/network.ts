@@ -24,6 +24,8 @@ export class TestNetwork {
   private readonly cut = new Set<string>();
   private readonly droppedTypes = new Set<RaftMessageType>();
   private readonly random = new SeededRandom(1);
+  /** Whether a quiet network runs the commit-announcement timer (tests of that timer switch it off). */
+  autoAnnounceCommits = true;
 
   constructor(
     voters: readonly NodeId[],
@@ -160,9 +162,24 @@ export class TestNetwork {
         // A transport reports whether a snapshot stream got through.
         if (m.type === 'snap') this.engines.get(m.from)?.reportSnapshot(m.to, delivered);
       }
-      if (!progressed && outbox.length === 0) return null;
+      if (!progressed && outbox.length === 0) return this.announceCommits() ? 0 : null;
     }
     return moved;
+  }
+
+  /**
+   * What the driver's commit-announcement timer does once the network is quiet: a leader tells followers the
+   * commit index no append carried. Returns whether any engine had one to announce.
+   */
+  announceCommits(): boolean {
+    if (!this.autoAnnounceCommits) return false;
+    let announced = false;
+    for (const engine of this.engines.values()) {
+      if (!engine.hasUnannouncedCommit()) continue;
+      engine.announceCommit();
+      announced = true;
+    }
+    return announced;
   }
 
   /** Proposes `text` on `id` and runs the network; returns the entry's index when `id` leads. */
