@@ -99,7 +99,8 @@ export async function ensureTools(withEtcd: boolean): Promise<void> {
 
 /** Parses h2load's summary (the same fields the etcd baseline script reads). */
 export function parseH2load(out: string): { opsPerSec: number; meanMs: number; succeeded: number; failed: number } {
-  const rps = /finished in [\d.]+s, ([\d.]+) req\/s/.exec(out);
+  // The duration is printed in ms (or us) when the run took under a second: "finished in 998.38ms, 9200.00 req/s".
+  const rps = /finished in [\d.]+(?:us|ms|s), ([\d.]+) req\/s/.exec(out);
   const t = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
   const ok = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(out);
   if (!rps || !t || !ok) throw new Error(`cannot read h2load's output:\n${out}`);

@@ -7,6 +7,11 @@ test('h2load output is read as the etcd baseline reads it', () => {
 requests: 96001 total, 96257 started, 96001 done, 96000 succeeded, 1 failed, 1 errored, 0 timeout
 time for request:     1.20ms    102.40ms     26.00ms      5.00ms    90.00%`;
   assert.deepEqual(parseH2load(out), { opsPerSec: 9600, meanMs: 26, succeeded: 96000, failed: 1 });
+  // A run shorter than a second prints its duration in ms (seen in CI with the smoke's 1 s runs).
+  const subSecond = `finished in 998.38ms, 9200.00 req/s, 672.44KB/s
+requests: 9200 total, 9456 started, 9200 done, 9200 succeeded, 0 failed, 0 errored, 0 timeout
+time for request:     8.83ms    203.32ms     27.54ms     22.09ms    88.52%`;
+  assert.deepEqual(parseH2load(subSecond), { opsPerSec: 9200, meanMs: 27.54, succeeded: 9200, failed: 0 });
   assert.throws(() => parseH2load('garbage'), /cannot read h2load/);
   assert.throws(() => parseArgs(['--bogus']), /unknown argument/);
 });
