@@ -267,7 +267,7 @@ export class Replica {
    * delays the next step of a replication round — a follower's log write, a leader's commit and its answers, a read
    * round's release. Client requests keep `schedulePump`, so that one turn's requests from every connection share
    * one Ready and one append per follower. Measured: put latency at 1 in flight −7 %, linearizable get latency at 1
-   * in flight −13 % (docs/performance.md).
+   * in flight −14 % (docs/performance.md).
    */
   private schedulePumpSoon(): void {
     // With client work queued for the end of this turn (pumpScheduled), the turn's pump takes this step too: a Ready

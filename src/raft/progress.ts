@@ -25,7 +25,7 @@ export class Progress {
   /**
    * The highest commit index this leader has told the follower (in an append or a heartbeat). The leader does
    * not send a message only to announce a new commit index: the next append carries it, and the driver calls
-   * `announceCommit` when none followed soon enough (see docs/consensus.md, "Commit announcements").
+   * `announceCommit` when none followed soon enough (see docs/raft.md, "Commit announcements").
    */
   commitSent = 0;
 
