@@ -6,6 +6,7 @@ import { Paxos } from '../../src/paxos/paxos.js';
 import { PaxosEngine } from '../../src/paxos/paxos-engine.js';
 import { bootstrapLog } from '../../src/raft/bootstrap.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { announceCommits } from '../consensus/announce-commits.js';
 
 export type EngineOptions = Partial<Omit<PaxosOptions, 'id' | 'storage' | 'random'>>;
 
@@ -177,19 +178,9 @@ export class PaxosNetwork {
     return this.announceCommits() ? 0 : null;
   }
 
-  /**
-   * What the driver's commit-announcement timer does once the network is quiet: a leader tells acceptors the
-   * commit index no accept carried. Returns whether any engine had one to announce.
-   */
+  /** The driver's commit-announcement timer, once the network is quiet (unless a test plays it itself). */
   announceCommits(): boolean {
-    if (!this.autoAnnounceCommits) return false;
-    let announced = false;
-    for (const engine of this.engines.values()) {
-      if (!engine.hasUnannouncedCommit()) continue;
-      engine.announceCommit();
-      announced = true;
-    }
-    return announced;
+    return this.autoAnnounceCommits && announceCommits(this.engines.values());
   }
 
   deliver(m: PaxosMessage): void {

@@ -6,6 +6,7 @@ import type { RaftOptions } from '../../src/raft/options.js';
 import { Raft } from '../../src/raft/raft.js';
 import { RaftEngine } from '../../src/raft/raft-engine.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { announceCommits } from '../consensus/announce-commits.js';
 
 export type EngineOptions = Partial<Omit<RaftOptions, 'id' | 'storage' | 'random'>>;
 
@@ -167,19 +168,9 @@ export class TestNetwork {
     return moved;
   }
 
-  /**
-   * What the driver's commit-announcement timer does once the network is quiet: a leader tells followers the
-   * commit index no append carried. Returns whether any engine had one to announce.
-   */
+  /** The driver's commit-announcement timer, once the network is quiet (unless a test plays it itself). */
   announceCommits(): boolean {
-    if (!this.autoAnnounceCommits) return false;
-    let announced = false;
-    for (const engine of this.engines.values()) {
-      if (!engine.hasUnannouncedCommit()) continue;
-      engine.announceCommit();
-      announced = true;
-    }
-    return announced;
+    return this.autoAnnounceCommits && announceCommits(this.engines.values());
   }
 
   /** Proposes `text` on `id` and runs the network; returns the entry's index when `id` leads. */
