@@ -14,6 +14,7 @@ interface StartOptions {
   tickMs?: string;
   electionTicks?: string;
   commitAnnounceDelayMs?: string;
+  proposalBatchMaxBytes?: string;
   snapshotEntries?: string;
   snapshotKeepEntries?: string;
   requestTimeoutMs?: string;
@@ -72,6 +73,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     tickMs: int('--tick-ms', o.tickMs),
     electionTicks: int('--election-ticks', o.electionTicks),
     commitAnnounceDelayMs: int('--commit-announce-delay-ms', o.commitAnnounceDelayMs),
+    proposalBatchMaxBytes: int('--proposal-batch-max-bytes', o.proposalBatchMaxBytes),
     snapshotEntries: int('--snapshot-entries', o.snapshotEntries),
     snapshotKeepEntries: int('--snapshot-keep-entries', o.snapshotKeepEntries),
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
@@ -114,6 +116,10 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--commit-announce-delay-ms <ms>',
       'tell followers a new commit index with the next append, or after this long (default 10; 0 = at once)',
+    )
+    .option(
+      '--proposal-batch-max-bytes <bytes>',
+      "propose one turn's writes as one log entry of up to this many bytes (default 262144; 0 = one entry each)",
     )
     .option('--snapshot-entries <n>', 'snapshot every so many applied entries (default 10000)')
     .option('--snapshot-keep-entries <n>', 'log entries kept behind a snapshot (default 5000)')

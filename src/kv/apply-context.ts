@@ -74,33 +74,38 @@ export class ApplyContext {
     return this.options.limits;
   }
 
-  applyItem(item: ApplyItem): ApplyResult {
+  /** Applies one entry; pushes its result (a batch entry: one per command, in order) onto `out`. */
+  applyItem(item: ApplyItem, out: ApplyResult[]): void {
     const index = item.index;
-    if (item.data === null || item.data.length === 0) {
-      this.s.appliedIndex = index;
-      return { ok: true, type: 'noop', index, revision: this.s.revision };
+    const commands = item.commands;
+    if (commands !== undefined) {
+      for (const data of commands) out.push(this.applyCommand(index, data));
+    } else if (item.data === null || item.data.length === 0) {
+      out.push({ ok: true, type: 'noop', index, revision: this.s.revision });
+    } else {
+      out.push(this.applyCommand(index, item.data));
     }
+    this.s.appliedIndex = index;
+  }
+
+  private applyCommand(index: number, data: Uint8Array): ApplyResult {
     let command: KvCommand;
     let type: KvCommand['type'] | null = null;
     try {
-      const raw = unpackCommand(item.data);
+      const raw = unpackCommand(data);
       type = rawCommandType(raw);
       command = validateCommand(raw, this.limits);
     } catch (error) {
-      this.s.appliedIndex = index;
       return this.errorResult(index, type, error);
     }
-    let result: ApplyResult;
     try {
-      result = this.execute(index, command);
+      return this.execute(index, command);
     } catch (error) {
       // Only KvErrors are outcomes; anything else (an lmdb failure) aborts the whole batch.
       if (!(error instanceof KvError)) throw error;
       this.scope = null;
-      result = this.errorResult(index, command.type, error);
+      return this.errorResult(index, command.type, error);
     }
-    this.s.appliedIndex = index;
-    return result;
   }
 
   private errorResult(index: number, type: KvCommand['type'] | null, error: unknown): ApplyResult {

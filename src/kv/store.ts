@@ -109,6 +109,7 @@ export class KvStore {
   /**
    * Applies committed entries in order, atomically: either all of them (with the new applied index) or, if the
    * storage itself fails, none. Bad commands do not throw; they produce `{ ok: false, code }` results.
+   * One result per item, except that a batch item (`commands`) gives one per command, in order.
    * Throws KvError UNEXPECTED_INDEX (nothing applied) unless the indexes are appliedIndex + 1, + 2, ...
    */
   applyBatch(items: readonly ApplyItem[]): ApplyResult[] {
@@ -130,7 +131,8 @@ export class KvStore {
       keepEventsMaxBytes: this.options.watchPublishMaxBytes,
     });
     const results = this.tables.write(() => {
-      const out = items.map((item) => context.applyItem(item));
+      const out: ApplyResult[] = [];
+      for (const item of items) context.applyItem(item, out);
       context.deleteCompactedHistory(this.options.historyDeleteBatchEvents);
       this.tables.writeMeta(context.state);
       return out;

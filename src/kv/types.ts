@@ -134,16 +134,22 @@ export type KvCommandType = KvCommand['type'];
 
 // ---------------------------------------------------------------------------------------------- results
 
-/** What applyBatch takes: one committed log entry. Null or empty data is a no-op entry. */
+/**
+ * What applyBatch takes: one committed log entry. Null or empty data (and no `commands`) is a no-op entry.
+ * An entry may instead carry several commands proposed together (`commands`, see src/node/proposal-envelope.ts):
+ * each is applied on its own, in order, with its own revision and result, exactly as if each had an entry.
+ */
 export interface ApplyItem {
   readonly index: number;
   readonly data: Uint8Array | null;
+  /** The commands of a batch entry (then `data` is ignored). */
+  readonly commands?: readonly Uint8Array[];
 }
 
 interface ResultBase {
-  /** The log index of the entry. */
+  /** The log index of the entry (shared by the commands of a batch entry). */
   readonly index: number;
-  /** The store's revision after this entry (the revision of its changes, if it changed anything). */
+  /** The store's revision after this command (the revision of its changes, if it changed anything). */
   readonly revision: number;
 }
 

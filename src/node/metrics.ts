@@ -7,6 +7,7 @@ export class NodeMetrics {
   readonly httpRequests: Counter<'route' | 'method' | 'code'>;
   readonly httpSeconds: Histogram<'route'>;
   readonly proposals: Counter;
+  readonly proposalEntries: Counter;
   readonly commitSeconds: Histogram;
   readonly persistSeconds: Histogram;
   readonly fsyncSeconds: Histogram;
@@ -66,9 +67,14 @@ export class NodeMetrics {
       help: 'Writes proposed by this node as leader',
       registers: r,
     });
+    this.proposalEntries = new Counter({
+      name: 'cairn_raft_proposal_entries_total',
+      help: "Log entries this node proposed for writes as leader (a turn's writes share one; proposals / entries = batch size)",
+      registers: r,
+    });
     this.commitSeconds = new Histogram({
       name: 'cairn_raft_commit_duration_seconds',
-      help: 'From proposal to applied on the leader',
+      help: 'From proposal to applied on the leader, per log entry',
       buckets: latency,
       registers: r,
     });

@@ -10,16 +10,27 @@ export type ProposalOutcome =
   | { readonly kind: 'applied'; readonly result: ApplyResult }
   | { readonly kind: 'durableOnLeader'; readonly index: number; readonly term: number };
 
+/** One write waiting for its outcome. */
+export interface ProposalWaiter {
+  readonly resolve: (outcome: ProposalOutcome) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Whether the entry applied at a proposal's index is that proposal: `id` is the entry's (first) proposal id from
+ * its envelope (null if it has none), see proposal-envelope.ts.
+ */
+export type IsMine = (entry: Entry, id: number | null) => boolean;
+
+/** One log entry this leader proposed: one write, or a batch of writes (one waiter per command, in order). */
 interface Pending {
   readonly term: number;
-  /** Whether the entry applied at the proposal's index is this proposal (see proposal-envelope.ts). */
-  readonly isMine: (entry: Entry) => boolean;
+  readonly isMine: IsMine;
   readonly mode: AckMode;
-  readonly resolve: (outcome: ProposalOutcome) => void;
-  readonly reject: (error: ApiError) => void;
+  readonly waiters: readonly ProposalWaiter[];
   readonly timer: NodeJS.Timeout;
-  /** ack=all: the result, held until every voter holds the entry. */
-  applied?: ApplyResult;
+  /** ack=all: the results, held until every voter holds the entry. */
+  applied?: ApplyResult[];
 }
 
 /**
@@ -27,13 +38,14 @@ interface Pending {
  * proposal when it carries the proposal's identity (its proposal id; for a membership change, its bytes) —
  * whatever its term: Multi-Paxos re-proposes accepted values under a new ballot. Another entry at that index
  * proves the proposal was replaced, so it surely did not take effect. No answer in time means the outcome is
- * unknown (TIMEOUT).
+ * unknown (TIMEOUT). A batch entry's writes share its fate and its one timer.
  */
 export class PendingProposals {
   private readonly byIndex = new Map<number, Pending>();
 
   constructor(private readonly timeoutMs: number) {}
 
+  /** Entries (not writes) waiting. */
   get size(): number {
     return this.byIndex.size;
   }
@@ -45,33 +57,36 @@ export class PendingProposals {
     return this.waitingForAll > 0;
   }
 
-  wait(index: number, term: number, mode: AckMode, isMine: (entry: Entry) => boolean): Promise<ProposalOutcome> {
+  /** One write at `index`: its outcome. */
+  waitOne(index: number, term: number, mode: AckMode, isMine: IsMine): Promise<ProposalOutcome> {
+    return new Promise((resolve, reject) => this.wait(index, term, mode, isMine, [{ resolve, reject }]));
+  }
+
+  /** The writes of the entry at `index` (one waiter per command, in the entry's order). */
+  wait(index: number, term: number, mode: AckMode, isMine: IsMine, waiters: readonly ProposalWaiter[]): void {
     // A new proposal at an index someone still waits on: this node's log was rewritten there (it lost leadership
     // and won it back), so the earlier proposal was never committed at that index — it surely did not take
     // effect. Answer it now instead of leaving it to its timeout.
     const earlier = this.byIndex.get(index);
     if (earlier) {
       this.settle(index, earlier);
-      earlier.reject(
-        new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect'),
-      );
+      rejectAll(earlier, replaced());
     }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const p = this.byIndex.get(index);
-        if (p?.timer !== timer) return;
-        this.settle(index, p);
-        const detail = mode === 'all' ? ' (not every voter confirmed it)' : '';
-        reject(
-          new ApiError(
-            'TIMEOUT',
-            `no answer within ${this.timeoutMs} ms${detail}: the write may or may not have taken effect`,
-          ),
-        );
-      }, this.timeoutMs);
-      this.byIndex.set(index, { term, isMine, mode, resolve, reject, timer });
-      if (mode === 'all') this.waitingForAll++;
-    });
+    const timer = setTimeout(() => {
+      const p = this.byIndex.get(index);
+      if (p?.timer !== timer) return;
+      this.settle(index, p);
+      const detail = mode === 'all' ? ' (not every voter confirmed it)' : '';
+      rejectAll(
+        p,
+        new ApiError(
+          'TIMEOUT',
+          `no answer within ${this.timeoutMs} ms${detail}: the write may or may not have taken effect`,
+        ),
+      );
+    }, this.timeoutMs);
+    this.byIndex.set(index, { term, isMine, mode, waiters, timer });
+    if (mode === 'all') this.waitingForAll++;
   }
 
   /** The leader made entries up to (index, term) durable locally: ack=leader writes are answered. */
@@ -80,33 +95,40 @@ export class PendingProposals {
       if (p.mode !== 'leader' || index > lastIndex) continue;
       if (termAt(index) !== p.term) continue;
       this.settle(index, p);
-      p.resolve({ kind: 'durableOnLeader', index, term: p.term });
+      const outcome: ProposalOutcome = { kind: 'durableOnLeader', index, term: p.term };
+      for (const w of p.waiters) w.resolve(outcome);
     }
   }
 
-  applied(entry: Entry, result: ApplyResult): void {
+  /**
+   * The entry at `entry.index` was applied; `results[from .. from + count)` are its commands' results. `id` is
+   * the entry's proposal id (null if it has none).
+   */
+  applied(entry: Entry, id: number | null, results: readonly ApplyResult[], from: number, count: number): void {
     const index = entry.index;
     const p = this.byIndex.get(index);
     if (!p) return;
-    if (!p.isMine(entry)) {
+    if (!p.isMine(entry, id) || count !== p.waiters.length) {
       this.settle(index, p);
-      p.reject(new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect'));
+      rejectAll(p, replaced());
       return;
     }
     if (p.mode === 'all') {
-      p.applied = result;
+      p.applied = results.slice(from, from + count);
       return;
     }
     this.settle(index, p);
-    if (p.mode === 'quorum') p.resolve({ kind: 'applied', result });
+    if (p.mode !== 'quorum') return;
+    for (let i = 0; i < count; i++) p.waiters[i]!.resolve({ kind: 'applied', result: results[from + i]! });
   }
 
   /** ack=all: answer the applied writes every voter now holds (`minMatch` = the lowest match of the voters). */
   allVotersHold(minMatch: number): void {
     for (const [index, p] of this.byIndex) {
-      if (p.mode !== 'all' || !p.applied || index > minMatch) continue;
+      const results = p.applied;
+      if (p.mode !== 'all' || !results || index > minMatch) continue;
       this.settle(index, p);
-      p.resolve({ kind: 'applied', result: p.applied });
+      for (let i = 0; i < p.waiters.length; i++) p.waiters[i]!.resolve({ kind: 'applied', result: results[i]! });
     }
   }
 
@@ -115,14 +137,14 @@ export class PendingProposals {
     for (const [i, p] of this.byIndex) {
       if (i > index) continue;
       this.settle(i, p);
-      p.reject(new ApiError('TIMEOUT', 'a snapshot replaced the log; the write may or may not have taken effect'));
+      rejectAll(p, new ApiError('TIMEOUT', 'a snapshot replaced the log; the write may or may not have taken effect'));
     }
   }
 
   failAll(error: ApiError): void {
     for (const [i, p] of this.byIndex) {
       this.settle(i, p);
-      p.reject(error);
+      rejectAll(p, error);
     }
   }
 
@@ -131,4 +153,13 @@ export class PendingProposals {
     this.byIndex.delete(index);
     if (p.mode === 'all') this.waitingForAll--;
   }
+}
+
+function rejectAll(p: Pending, error: ApiError): void {
+  for (const w of p.waiters) w.reject(error);
+}
+
+/** The proposal's index holds another entry: the write surely did not take effect. */
+function replaced(): ApiError {
+  return new ApiError('UNAVAILABLE', 'leadership changed before the write committed; it did not take effect');
 }

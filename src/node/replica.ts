@@ -17,8 +17,15 @@ import type { Random } from '../util/random.js';
 import type { NodeConfig } from './config.js';
 import { decodeMemberContext, MemberRegistry } from './member-registry.js';
 import type { NodeMetrics } from './metrics.js';
-import { type AckMode, PendingProposals, type ProposalOutcome } from './pending-proposals.js';
-import { ProposalIds, unwrapProposal, wrapProposal } from './proposal-envelope.js';
+import { type AckMode, PendingProposals, type ProposalOutcome, type ProposalWaiter } from './pending-proposals.js';
+import {
+  MAX_BATCH_COMMANDS,
+  ProposalIds,
+  type UnwrappedProposal,
+  unwrapProposal,
+  wrapBatch,
+  wrapProposal,
+} from './proposal-envelope.js';
 import { ReadBatcher } from './read-batcher.js';
 import type { ConsensusMessage, WireMessage } from './wire.js';
 
@@ -61,6 +68,13 @@ export interface ReplicaDeps {
   readonly onLeaderChange?: (leader: string | null, role: string) => void;
 }
 
+/** A write accepted by proposeCommand, proposed to the engine at the next pump (with the others of the turn). */
+interface QueuedWrite {
+  readonly command: Uint8Array;
+  readonly ack: AckMode;
+  readonly waiter: ProposalWaiter;
+}
+
 interface IncomingSnapshot {
   readonly id: string;
   readonly from: string;
@@ -101,6 +115,8 @@ export class Replica {
   private lastTickAt: number;
   /** When each write this leader proposed was placed, by index (for the commit latency metric). */
   private readonly proposedAt = new Map<number, number>();
+  /** Writes accepted since the last pump, proposed by it (see flushWrites). */
+  private queuedWrites: QueuedWrite[] = [];
 
   constructor(private readonly d: ReplicaDeps) {
     const storage = d.logStore.group(d.group);
@@ -187,37 +203,101 @@ export class Replica {
 
   // ---- writes ----------------------------------------------------------------------------------------------------
 
-  /** Proposes a command (leader only); resolves with its outcome per the acknowledgement mode. */
+  /**
+   * Proposes a command (leader only); resolves with its outcome per the acknowledgement mode. The command is
+   * checked and encoded now; it reaches the engine at the next pump, with every other write of this event-loop
+   * turn (see flushWrites).
+   */
   proposeCommand(command: KvCommand, ack: AckMode): Promise<ProposalOutcome> {
     if (this.closed) throw new ApiError('UNAVAILABLE', 'the node is shutting down');
     if (!this.isLeader) throw new NotLeaderError(this.soft.leader);
-    const id = this.proposalIds.take();
-    let data: Uint8Array;
+    let encoded: Uint8Array;
     try {
-      data = wrapProposal(id, encodeCommand(command, this.d.kv.limits));
+      encoded = encodeCommand(command, this.d.kv.limits);
     } catch (error) {
       if (isKvError(error)) throw kvToApiError(error.code, error.message);
       throw error;
     }
+    const outcome = new Promise<ProposalOutcome>((resolve, reject) => {
+      this.queuedWrites.push({ command: encoded, ack, waiter: { resolve, reject } });
+    });
+    this.schedulePump();
+    return outcome;
+  }
+
+  /**
+   * Proposes the queued writes: those with the same acknowledgement mode as one log entry each, up to
+   * `proposalBatchMaxBytes` of commands per entry (TiKV batches a turn's proposals the same way). What a write
+   * costs per log entry — its place in the Raft log and the entry cache, the log record, the encoding of each
+   * follower's append, the pending-write bookkeeping and its timer — is then paid once per turn, not once per
+   * write; the commands are still applied one by one, each with its own revision and result.
+   */
+  private flushWrites(): void {
+    const queued = this.queuedWrites;
+    if (queued.length === 0) return;
+    this.queuedWrites = [];
+    const mode = queued[0]!.ack;
+    if (queued.every((w) => w.ack === mode)) {
+      this.proposeWrites(queued, mode);
+      return;
+    }
+    for (const m of ['quorum', 'leader', 'all'] as const) {
+      const same = queued.filter((w) => w.ack === m);
+      if (same.length > 0) this.proposeWrites(same, m);
+    }
+  }
+
+  private proposeWrites(writes: readonly QueuedWrite[], mode: AckMode): void {
+    const maxBytes = this.d.config.proposalBatchMaxBytes;
+    let start = 0;
+    while (start < writes.length) {
+      let end = start + 1;
+      let bytes = writes[start]!.command.length;
+      while (end < writes.length && end - start < MAX_BATCH_COMMANDS) {
+        const next = writes[end]!.command.length;
+        if (bytes + next > maxBytes) break;
+        bytes += next;
+        end++;
+      }
+      this.proposeEntry(writes, start, end, mode);
+      start = end;
+    }
+  }
+
+  /** Proposes writes[start..end) as one entry (a plain envelope for one write, a batch for more). */
+  private proposeEntry(writes: readonly QueuedWrite[], start: number, end: number, mode: AckMode): void {
+    const count = end - start;
+    const firstId = this.proposalIds.takeMany(count);
+    const waiters: ProposalWaiter[] = [];
+    for (let i = start; i < end; i++) waiters.push(writes[i]!.waiter);
     let placed: { index: number; term: number };
     try {
+      const data =
+        count === 1
+          ? wrapProposal(firstId, writes[start]!.command)
+          : wrapBatch(
+              firstId,
+              writes.slice(start, end).map((w) => w.command),
+            );
       const r = this.engine.propose(data);
       if (r.forwarded) throw new NotLeaderError(this.soft.leader);
       placed = r;
     } catch (error) {
+      let refusal = error as Error;
       if (error instanceof ConsensusError) {
         // The engine's view: the soft state may still name this node until the next Ready is handled.
-        if (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')
-          throw new NotLeaderError(this.engine.status().leader);
-        throw new ApiError('UNAVAILABLE', `the write was refused (${error.code}): ${error.message}`);
+        refusal =
+          error.code === 'NOT_LEADER' || error.code === 'NO_LEADER'
+            ? new NotLeaderError(this.engine.status().leader)
+            : new ApiError('UNAVAILABLE', `the write was refused (${error.code}): ${error.message}`);
       }
-      throw error;
+      for (const w of waiters) w.reject(refusal);
+      return;
     }
-    this.d.metrics.proposals.inc();
+    this.d.metrics.proposals.inc(count);
+    this.d.metrics.proposalEntries.inc();
     this.proposedAt.set(placed.index, this.d.now());
-    const outcome = this.proposals.wait(placed.index, placed.term, ack, (e) => unwrapProposal(e.data).id === id);
-    this.schedulePump();
-    return outcome;
+    this.proposals.wait(placed.index, placed.term, mode, (_entry, id) => id === firstId, waiters);
   }
 
   proposeConfChange(change: ConfChange): Promise<ProposalOutcome> {
@@ -237,7 +317,7 @@ export class Replica {
     }
     // A membership change is told apart by its bytes (it names the change and the member: no two are alike).
     const bytes = Buffer.from(encodeConfChange(change));
-    const outcome = this.proposals.wait(
+    const outcome = this.proposals.waitOne(
       placed.index,
       placed.term,
       'quorum',
@@ -299,6 +379,7 @@ export class Replica {
    */
   private pump(): void {
     try {
+      this.flushWrites();
       while (
         !this.closed &&
         !this.installingSnapshot &&
@@ -400,25 +481,38 @@ export class Replica {
   private apply(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const items: ApplyItem[] = [];
+    const applying: Entry[] = [];
+    const proposalIds: (number | null)[] = [];
     for (const e of entries) {
       if (e.index <= this.d.kv.appliedIndex) continue; // covered by an installed snapshot
-      items.push({ index: e.index, data: e.type === 'normal' ? unwrapProposal(e.data).command : null });
+      let proposal: UnwrappedProposal | null = null;
+      if (e.type === 'normal') proposal = unwrapProposal(e.data);
+      if (proposal?.commands) items.push({ index: e.index, data: null, commands: proposal.commands });
+      else items.push({ index: e.index, data: proposal === null ? null : proposal.command });
+      applying.push(e);
+      proposalIds.push(proposal === null ? null : proposal.id);
       if (e.type === 'confChange') this.applyMembership(e);
     }
     if (items.length === 0) return;
+    // One result per entry, or per command for a batch entry, in order.
     const results = this.d.kv.applyBatch(items);
     const now = this.d.now();
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!;
-      const e = entries[entries.length - results.length + i]!;
-      if (r.ok && r.type === 'leaseGrant') this.lessor.grant(r.id, r.ttlSeconds);
-      else if (r.ok && r.type === 'leaseRevoke') this.lessor.revoke(r.id);
+    let from = 0;
+    for (let i = 0; i < items.length; i++) {
+      const e = applying[i]!;
+      const count = items[i]!.commands?.length ?? 1;
+      for (let j = from; j < from + count; j++) {
+        const r = results[j]!;
+        if (r.ok && r.type === 'leaseGrant') this.lessor.grant(r.id, r.ttlSeconds);
+        else if (r.ok && r.type === 'leaseRevoke') this.lessor.revoke(r.id);
+      }
       const at = this.proposedAt.get(e.index);
       if (at !== undefined) {
         this.proposedAt.delete(e.index);
         this.d.metrics.commitSeconds.observe((now - at) / 1000);
       }
-      this.proposals.applied(e, r);
+      this.proposals.applied(e, proposalIds[i] ?? null, results, from, count);
+      from += count;
     }
     this.d.metrics.applied.set(this.d.kv.appliedIndex);
   }
@@ -631,6 +725,8 @@ export class Replica {
     this.commitAnnounceTimer = null;
     const error = new ApiError('UNAVAILABLE', 'the node is shutting down');
     this.proposals.failAll(error);
+    for (const w of this.queuedWrites) w.waiter.reject(error);
+    this.queuedWrites = [];
     this.linearizableReads.failAll(error);
     this.leaseReads.failAll(error);
     if (this.incoming) void this.incoming.writer.abort();

@@ -166,3 +166,55 @@ test("random command sequences give the reference model's results and final stat
     { numRuns: 100, seed: 20240611 },
   );
 });
+
+/** Groups commands into batch entries (several commands in one entry) of the given sizes, a size of 1 a plain entry. */
+function splitIntoBatchEntries(commands: Uint8Array[], sizes: number[]): ApplyItem[] {
+  const items: ApplyItem[] = [];
+  let i = 0;
+  let c = 0;
+  while (i < commands.length) {
+    const size = Math.max(1, sizes[c++ % sizes.length] ?? 1);
+    const group = commands.slice(i, i + size);
+    const index = items.length + 1;
+    items.push(group.length === 1 ? { index, data: group[0]! } : { index, data: null, commands: group });
+    i += size;
+  }
+  return items;
+}
+
+test('commands proposed together in one entry give the same results and state as one entry each', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(entryArb, { minLength: 1, maxLength: 60, size: 'medium' }),
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
+      async (entries, sizes) => {
+        // A batch holds commands only (a no-op entry is never batched).
+        const commands = entries.filter((e): e is Uint8Array => e !== null);
+        if (commands.length === 0) return;
+        const one = await openStore({ limits });
+        const batched = await openStore({ limits });
+        try {
+          const expected = one.applyBatch(commands.map((data, i) => ({ index: i + 1, data })));
+          const items = splitIntoBatchEntries(commands, sizes);
+          // Applied in two applyBatch calls, to cross a batch boundary too.
+          const half = Math.ceil(items.length / 2);
+          const got = [...batched.applyBatch(items.slice(0, half)), ...batched.applyBatch(items.slice(half))];
+          const withoutIndex = (rs: ApplyResult[]) => rs.map(({ index: _, ...rest }) => rest);
+          assert.deepStrictEqual(withoutIndex(got), withoutIndex(expected));
+          // Each command's result names the index of the entry that carried it.
+          let r = 0;
+          for (const item of items) {
+            for (let k = 0; k < (item.commands?.length ?? 1); k++) assert.equal(got[r++]!.index, item.index);
+          }
+          assert.equal(batched.appliedIndex, items.length);
+          assert.equal(batched.revision, one.revision);
+          assert.equal(batched.checksum(), one.checksum());
+        } finally {
+          await one.close();
+          await batched.close();
+        }
+      },
+    ),
+    { numRuns: 100, seed: 20261128 },
+  );
+});
