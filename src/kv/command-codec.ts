@@ -10,6 +10,7 @@ import type {
   DeleteRangeCommand,
   KvCommand,
   KvCommandType,
+  PutCommand,
   TxnOp,
 } from './types.js';
 
@@ -118,23 +119,28 @@ function rangeFields(obj: Fields, limits: KvLimits, what: string): { start?: str
   return withOptional({}, fields) as { start?: string; end?: string; prefix?: string };
 }
 
+const PUT_FIELDS: readonly string[] = ['type', 'key', 'value', 'lease', 'prevKv'];
+const CONDITIONAL_PUT_FIELDS: readonly string[] = [...PUT_FIELDS, 'ifVersion', 'ifModRevision'];
+
+/** The hot path of every apply: fields set one by one (no arrays, spreads or option objects per call). */
 function validatePut(obj: Fields, limits: KvLimits, what: string, conditional: boolean): KvCommand & TxnOp {
-  const allowed = conditional
-    ? ['type', 'key', 'value', 'lease', 'prevKv', 'ifVersion', 'ifModRevision']
-    : ['type', 'key', 'value', 'lease', 'prevKv'];
-  onlyFields(obj, allowed, what);
-  const k = key(obj, limits);
-  const v = value(obj['value'], limits, `${what}.value`);
+  onlyFields(obj, conditional ? CONDITIONAL_PUT_FIELDS : PUT_FIELDS, what);
+  const out: { -readonly [K in keyof PutCommand]: PutCommand[K] } = {
+    type: 'put',
+    key: key(obj, limits),
+    value: value(obj['value'], limits, what === 'put' ? 'put.value' : `${what}.value`),
+  };
   const lease = optionalCount(obj, 'lease', what);
-  return withOptional(
-    { type: 'put' as const, key: k, value: v },
-    {
-      lease: lease === 0 ? undefined : lease,
-      prevKv: optionalFlag(obj, 'prevKv', what),
-      ifVersion: conditional ? optionalCount(obj, 'ifVersion', what) : undefined,
-      ifModRevision: conditional ? optionalCount(obj, 'ifModRevision', what) : undefined,
-    },
-  );
+  if (lease !== undefined && lease !== 0) out.lease = lease;
+  const prevKv = optionalFlag(obj, 'prevKv', what);
+  if (prevKv !== undefined) out.prevKv = prevKv;
+  if (conditional) {
+    const ifVersion = optionalCount(obj, 'ifVersion', what);
+    if (ifVersion !== undefined) out.ifVersion = ifVersion;
+    const ifModRevision = optionalCount(obj, 'ifModRevision', what);
+    if (ifModRevision !== undefined) out.ifModRevision = ifModRevision;
+  }
+  return out;
 }
 
 function validateDelete(obj: Fields, limits: KvLimits, what: string, conditional: boolean): KvCommand & TxnOp {

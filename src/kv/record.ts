@@ -40,6 +40,30 @@ export function decodeRecord(bytes: Uint8Array, keysOnly = false): StoredRecord 
   };
 }
 
+/** A big-endian 64-bit integer below 2^53 at `offset`, read without a DataView. */
+function readUint53At(bytes: Uint8Array, offset: number): number {
+  const high =
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+  const low =
+    ((bytes[offset + 4]! << 24) | (bytes[offset + 5]! << 16) | (bytes[offset + 6]! << 8) | bytes[offset + 7]!) >>> 0;
+  return high * 2 ** 32 + low;
+}
+
+/**
+ * Decodes the record in `bytes[0, size)`, a buffer that will be overwritten (lmdb's shared read buffer): the value is
+ * copied out, and nothing else is allocated but the record (see KvTables.getRecord).
+ */
+export function decodeRecordCopy(bytes: Uint8Array, size: number): StoredRecord {
+  if (size < RECORD_HEADER_BYTES || size > bytes.length) throw new RangeError('record shorter than its header');
+  return {
+    createRevision: readUint53At(bytes, 0),
+    modRevision: readUint53At(bytes, 8),
+    version: readUint53At(bytes, 16),
+    lease: readUint53At(bytes, 24),
+    value: new Uint8Array(bytes.buffer, bytes.byteOffset + RECORD_HEADER_BYTES, size - RECORD_HEADER_BYTES).slice(),
+  };
+}
+
 export function toKeyValue(key: Uint8Array | string, record: StoredRecord): KeyValue {
   return {
     key: typeof key === 'string' ? key : fromUtf8(key),

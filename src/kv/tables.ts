@@ -17,6 +17,7 @@ import { KvError } from './errors.js';
 import type { ByteRange } from './keys.js';
 import {
   decodeRecord,
+  decodeRecordCopy,
   eventSize,
   recordSize,
   type StoredEvent,
@@ -224,9 +225,25 @@ export class KvTables {
     return getBinary(this.long, this.longLocation(key).member, txn);
   }
 
+  /**
+   * A key's record. Every put and delete reads its key's previous record, so a short key is read from lmdb's shared
+   * read buffer (`getBinaryFast`: valid until the next read) and only the value is copied out, instead of
+   * getBinary's copy of the whole record plus the views decodeRecord makes.
+   */
   getRecord(key: Uint8Array, txn?: Transaction): StoredRecord | undefined {
-    const raw = this.getRaw(key, txn);
-    return raw === undefined ? undefined : decodeRecord(raw);
+    if (key.length > SHORT_KEY_MAX) {
+      const raw = this.getRaw(key, txn);
+      return raw === undefined ? undefined : decodeRecord(raw);
+    }
+    const get = this.kv.getBinaryFast as (
+      key: Uint8Array,
+      options?: { transaction: Transaction },
+    ) => Buffer | undefined;
+    const shared = get.call(this.kv, key, txn ? { transaction: txn } : undefined);
+    if (shared === undefined) return undefined;
+    // The shared buffer is longer than the value read: lmdb-js records every read's size in `lastSize` (its own
+    // getBinary slices the shared buffer by it too).
+    return decodeRecordCopy(shared, (this.kv as unknown as { lastSize: number }).lastSize);
   }
 
   /** Inside a write transaction. */
