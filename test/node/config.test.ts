@@ -18,20 +18,21 @@ test('the CPU health threshold defaults to 90 % and accepts 1..100 (100: the rul
   assert.throws(() => resolveNodeConfig({ ...base, cpuSaturatedPercent: 150 }), /cpuSaturatedPercent/);
 });
 
+/** The least `cairn start` needs, for the flag tests. */
+const startFlags = {
+  name: 'n1',
+  peerListen: '127.0.0.1:7101',
+  httpListen: '127.0.0.1:7201',
+  initialCluster: 'n1=127.0.0.1:7101',
+  initialClusterState: 'new',
+};
+
 test('the HTTP/2 implementation defaults to the lean server; --http2-implementation accepts cairn or node only', () => {
   assert.equal(resolveNodeConfig(base).http2Implementation, 'cairn');
-  const flags = {
-    name: 'n1',
-    peerListen: '127.0.0.1:7101',
-    httpListen: '127.0.0.1:7201',
-    initialCluster: 'n1=127.0.0.1:7101',
-  };
-  const node = resolveNodeConfig(
-    startConfigFromOptions({ ...flags, initialClusterState: 'new', http2Implementation: 'node' }),
-  );
+  const node = resolveNodeConfig(startConfigFromOptions({ ...startFlags, http2Implementation: 'node' }));
   assert.equal(node.http2Implementation, 'node');
   assert.throws(
-    () => startConfigFromOptions({ ...flags, initialClusterState: 'new', http2Implementation: 'nghttp2' }),
+    () => startConfigFromOptions({ ...startFlags, http2Implementation: 'nghttp2' }),
     /--http2-implementation must be cairn or node/,
   );
 });
@@ -40,19 +41,27 @@ test('the commit announcement delay defaults to 10 ms, accepts 0 (at once) and i
   assert.equal(resolveNodeConfig(base).commitAnnounceDelayMs, 10);
   assert.equal(resolveNodeConfig({ ...base, commitAnnounceDelayMs: 0 }).commitAnnounceDelayMs, 0);
   assert.throws(() => resolveNodeConfig({ ...base, commitAnnounceDelayMs: -1 }), /commitAnnounceDelayMs/);
-  const flags = {
-    name: 'n1',
-    peerListen: '127.0.0.1:7101',
-    httpListen: '127.0.0.1:7201',
-    initialCluster: 'n1=127.0.0.1:7101',
-    initialClusterState: 'new',
-  };
   assert.equal(
-    resolveNodeConfig(startConfigFromOptions({ ...flags, commitAnnounceDelayMs: '10' })).commitAnnounceDelayMs,
+    resolveNodeConfig(startConfigFromOptions({ ...startFlags, commitAnnounceDelayMs: '10' })).commitAnnounceDelayMs,
     10,
   );
   assert.throws(
-    () => startConfigFromOptions({ ...flags, commitAnnounceDelayMs: 'soon' }),
+    () => startConfigFromOptions({ ...startFlags, commitAnnounceDelayMs: 'soon' }),
     /--commit-announce-delay-ms/,
+  );
+});
+
+test('proposal batches default to 256 KiB, 0 switches batching off, at most 1 MiB; set by --proposal-batch-max-bytes', () => {
+  assert.equal(resolveNodeConfig(base).proposalBatchMaxBytes, 256 * 1024);
+  assert.equal(resolveNodeConfig({ ...base, proposalBatchMaxBytes: 0 }).proposalBatchMaxBytes, 0);
+  assert.throws(() => resolveNodeConfig({ ...base, proposalBatchMaxBytes: 1024 * 1024 + 1 }), /proposalBatchMaxBytes/);
+  assert.throws(() => resolveNodeConfig({ ...base, proposalBatchMaxBytes: -1 }), /proposalBatchMaxBytes/);
+  assert.equal(
+    resolveNodeConfig(startConfigFromOptions({ ...startFlags, proposalBatchMaxBytes: '4096' })).proposalBatchMaxBytes,
+    4096,
+  );
+  assert.throws(
+    () => startConfigFromOptions({ ...startFlags, proposalBatchMaxBytes: 'lots' }),
+    /--proposal-batch-max-bytes/,
   );
 });
