@@ -2,30 +2,8 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { h2Call as call } from '../support/h2-call.js';
 import { TestCluster } from '../support/test-cluster.js';
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function call(session: http2.ClientHttp2Session, method: string, path: string, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': method, ':path': path });
-    let status = 0;
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('response', (h) => {
-      status = Number(h[':status']);
-    });
-    req.on('data', (d: string) => {
-      text += d;
-    });
-    req.on('end', () => resolve({ status, body: text }));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** The sum of a metric's samples on one node (its labels aside). */
 async function metric(cluster: TestCluster, node: string, name: string): Promise<number> {
