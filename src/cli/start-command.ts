@@ -19,6 +19,7 @@ interface StartOptions {
   snapshotKeepEntries?: string;
   requestTimeoutMs?: string;
   maxValueBytes?: string;
+  historyRetentionRevisions?: string;
   logLevel?: string;
   zone?: string;
   region?: string;
@@ -78,6 +79,7 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     snapshotKeepEntries: int('--snapshot-keep-entries', o.snapshotKeepEntries),
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
     maxValueBytes: int('--max-value-bytes', o.maxValueBytes),
+    historyRetentionRevisions: int('--history-retention-revisions', o.historyRetentionRevisions),
     testSyncDelayMs: int('--test-sync-delay-ms', o.testSyncDelayMs),
     heartbeatIntervalMs: int('--heartbeat-interval-ms', o.heartbeatIntervalMs),
     timeUntilDeadMs: int('--time-until-dead-ms', o.timeUntilDeadMs),
@@ -125,6 +127,7 @@ export function registerStartCommand(program: Command): void {
     .option('--snapshot-keep-entries <n>', 'log entries kept behind a snapshot (default 5000)')
     .option('--request-timeout-ms <ms>', 'how long a request may wait (default 5000)')
     .option('--max-value-bytes <n>', 'largest value (default 1048576)')
+    .option('--history-retention-revisions <n>', 'watch history kept, in revisions (default 100000)')
     .option('--zone <zone>', 'placement label: zone')
     .option('--region <region>', 'placement label: region')
     .option('--weight <n>', 'placement label: relative capacity for weighted balancing')

@@ -12,6 +12,9 @@ import { Counter, type Registry } from 'prom-client';
  * Histogram's (cumulative `_bucket` lines with `le`, then `_sum` and `_count`; test/node/request-metrics.test.ts
  * compares the two).
  */
+/** The methods the API serves (or answers, like HEAD and OPTIONS): anything else shares one label value. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH']);
+
 export class RequestMetrics {
   /** Requests not yet handed to the prom-client counter, by route + method + code. */
   private readonly pending = new Map<
@@ -44,8 +47,9 @@ export class RequestMetrics {
     registry.registerMetric(this.latency as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
-  /** Counts one finished request. */
-  observe(route: string, method: string, code: number, seconds: number): void {
+  /** Counts one finished request. A method the API does not serve is counted as OTHER (clients choose it). */
+  observe(route: string, requestMethod: string, code: number, seconds: number): void {
+    const method = KNOWN_METHODS.has(requestMethod) ? requestMethod : 'OTHER';
     const key = `${route}\u0000${method}\u0000${code}`;
     let p = this.pending.get(key);
     if (p === undefined) {

@@ -6,6 +6,16 @@ import { TortureError } from './errors.js';
 import { NodeProcess, type NodeSpec, type UnexpectedExit } from './node-process.js';
 import { reservePort } from './ports.js';
 import { FaultProxy } from './proxy/index.js';
+
+/**
+ * Watch history a torture node keeps. After the run the harness replays the whole run's history from the leader
+ * (the reference watch, the change log the other watchers and the acknowledged writes are checked against), so a
+ * node must not have compacted any of it. The default (100,000 revisions) was exceeded by a 5-minute run once
+ * proposal batching made the cluster faster (seed 1402: 106,115 revisions; the reference watch could not start
+ * at revision 2 and the run failed). 5,000,000 covers over an hour at the ~350 writes/s of a 16-client run.
+ */
+export const TORTURE_HISTORY_RETENTION_REVISIONS = 5_000_000;
+
 import type { Target } from './workload.js';
 
 export interface TortureClusterOptions {
@@ -157,6 +167,8 @@ export class TortureCluster {
             String(Math.floor(o.snapshotEntries / 5)),
           ]
         : []),
+      '--history-retention-revisions',
+      String(TORTURE_HISTORY_RETENTION_REVISIONS),
       ...(o.nodeRequestTimeoutMs ? ['--request-timeout-ms', String(o.nodeRequestTimeoutMs)] : []),
       ...(o.unsafeLocalReads ? ['--test-unsafe-local-reads'] : []),
     ];

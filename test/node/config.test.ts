@@ -65,3 +65,17 @@ test('proposal batches default to 256 KiB, 0 switches batching off, at most 1 Mi
     /--proposal-batch-max-bytes/,
   );
 });
+
+test('the watch history kept defaults to 100,000 revisions and is set by --history-retention-revisions', () => {
+  assert.equal(resolveNodeConfig(base).historyRetentionRevisions, 100_000);
+  assert.equal(
+    resolveNodeConfig(startConfigFromOptions({ ...startFlags, historyRetentionRevisions: '5000000' }))
+      .historyRetentionRevisions,
+    5_000_000,
+  );
+  assert.throws(() => resolveNodeConfig({ ...base, historyRetentionRevisions: 0 }), /historyRetentionRevisions/);
+  assert.throws(
+    () => startConfigFromOptions({ ...startFlags, historyRetentionRevisions: 'all' }),
+    /--history-retention-revisions/,
+  );
+});

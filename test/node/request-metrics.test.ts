@@ -83,3 +83,15 @@ test('the request metrics print what prom-client prints for the same requests, a
     { numRuns: 60, seed: 20261128 },
   );
 });
+
+test('a method the API does not serve is counted as OTHER, so clients cannot make the label set grow', async () => {
+  const registry = new Registry();
+  const metrics = new RequestMetrics(registry, BUCKETS);
+  for (let i = 0; i < 50; i++) metrics.observe('unknown', `METHOD${i}`, 405, 0.001);
+  metrics.observe('/v1/kv/*key', 'GET', 200, 0.001);
+  const lines = samples(await registry.metrics()).filter((l) => l.startsWith('cairn_http_requests_total'));
+  assert.deepEqual(lines, [
+    'cairn_http_requests_total{code="200",method="GET",route="/v1/kv/*key"} 1',
+    'cairn_http_requests_total{code="405",method="OTHER",route="unknown"} 50',
+  ]);
+});
