@@ -22,6 +22,7 @@ import {
 } from './frames.js';
 import { type ExchangeConnection, H2Exchange } from './h2-exchange.js';
 import { encodeResponseHeaders, HpackDecoder, HpackError } from './hpack.js';
+import { StreamTable } from './stream-table.js';
 
 export interface H2ConnectionOptions {
   /** Streams open at once; more are refused with REFUSED_STREAM. Default 256. */
@@ -54,7 +55,7 @@ const MAX_UNSENT_BYTES = 64 * 1024 * 1024;
  * Nothing a peer sends throws out of this class.
  */
 export class H2Connection implements ExchangeConnection {
-  private readonly streams = new Map<number, H2Exchange>();
+  private readonly streams = new StreamTable<H2Exchange>();
   private readonly decoder: HpackDecoder;
   private readonly maxConcurrentStreams: number;
   private readonly maxHeaderListBytes: number;
@@ -367,7 +368,7 @@ export class H2Connection implements ExchangeConnection {
         }
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const s of this.streams.values()) {
+        for (const s of this.streams.list()) {
           s.sendWindow += delta;
           if (s.sendWindow > MAX_WINDOW_BYTES) {
             throw new H2ConnectionError(H2ErrorCode.FLOW_CONTROL_ERROR, 'a stream window overflowed');
@@ -620,7 +621,7 @@ export class H2Connection implements ExchangeConnection {
   private onSocketClosed(): void {
     this.closed = true;
     this.leftover = null;
-    for (const exchange of [...this.streams.values()]) this.closeStream(exchange, true);
+    for (const exchange of this.streams.list()) this.closeStream(exchange, true);
     for (const exchange of this.finishing) this.closeStream(exchange, false);
     this.finishing = [];
     this.blocked.clear();
