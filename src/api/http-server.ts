@@ -205,6 +205,20 @@ export class DualProtocolServer {
   }
 }
 
+/**
+ * The request's whole body when it has already arrived (the lean HTTP/2 server waits for a small announced body
+ * before running the handler), else null: then read it with readBody. Refuses more than `maxBytes` as readBody does.
+ * Saves a put the promise and the await of readBody.
+ */
+export function takeWholeBody(req: Request, maxBytes: number, tooLarge?: () => ApiError): Buffer | null {
+  if (!(req instanceof H2Exchange)) return null;
+  const body = req.takeBufferedBody();
+  if (body !== null && body.length > maxBytes) {
+    throw tooLarge?.() ?? new ApiError('BODY_TOO_LARGE', `the body is larger than ${maxBytes} bytes`);
+  }
+  return body;
+}
+
 /** Reads a request body, refusing more than `maxBytes` with BODY_TOO_LARGE (or `tooLarge` if given). */
 export function readBody(req: Request, maxBytes: number, tooLarge?: () => ApiError): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import type { ProposalOutcome } from '../node/pending-proposals.js';
 import { kvToApiError } from '../node/replica.js';
 import { type ApiServer, boolParam, intParam, parseAck, parseConsistency } from './api-server.js';
 import { ApiError } from './errors.js';
-import { sendJson } from './http-server.js';
+import { sendJson, takeWholeBody } from './http-server.js';
 import { kvToJson, parseTxn, txnOpResultToJson } from './json-codec.js';
 import type { RouteContext } from './router.js';
 
@@ -100,11 +100,8 @@ export function registerKvRoutes(api: ApiServer): void {
       );
     }
     const max = node.config.maxValueBytes;
-    const body = await api.body(
-      ctx,
-      max,
-      () => new ApiError('VALUE_TOO_LARGE', `the value is larger than ${max} bytes`),
-    );
+    const tooLarge = () => new ApiError('VALUE_TOO_LARGE', `the value is larger than ${max} bytes`);
+    const body = takeWholeBody(ctx.req, max, tooLarge) ?? (await api.body(ctx, max, tooLarge));
     // Set field by field: the hot path of every put (no spread objects).
     const command: { -readonly [K in keyof PutCommand]: PutCommand[K] } = { type: 'put', key, value: body };
     if (lease !== undefined) command.lease = lease;

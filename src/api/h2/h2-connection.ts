@@ -39,6 +39,32 @@ export type H2Handler = (req: H2Exchange, res: H2Exchange) => void;
 const CONNECTION_WINDOW_BYTES = 1 << 20;
 /** A streaming response's write() asks the writer to wait once this much is queued on the socket. */
 const WRITE_HIGH_WATER_BYTES = 64 * 1024;
+/**
+ * Requests whose content-length is at most this are handed to the handler with their whole body. A stream's receive
+ * window is this large until the body is consumed, so the peer can always send all of it.
+ */
+const WHOLE_BODY_MAX_BYTES = DEFAULT_WINDOW_BYTES;
+
+/**
+ * A body longer or shorter than its content-length makes the request malformed (RFC 9113 §8.1.1): its stream is
+ * reset, so the handler never sees it or its body read fails — a truncated value is never stored.
+ */
+function bodyLengthBroken(exchange: H2Exchange, ended: boolean): boolean {
+  const declared = exchange.declaredBodyBytes;
+  if (declared === null) return false;
+  const received = exchange.receivedBodyBytes;
+  return received > declared || (ended && received !== declared);
+}
+
+const INVALID_LENGTH = -1;
+
+/** A request's content-length: null when absent, INVALID_LENGTH when it is not a plain decimal number. */
+function parseContentLength(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^[0-9]{1,15}$/.test(value)) return INVALID_LENGTH;
+  return Number(value);
+}
+
 /** Open streams a peer may cancel per second before the connection is closed (see onRstStream). */
 const MAX_PEER_RESETS_PER_SECOND = 1000;
 /** A peer that stops reading while making us queue this much (pings, settings, responses) is cut off. */
@@ -268,7 +294,15 @@ export class H2Connection implements ExchangeConnection {
     if (existing !== undefined) {
       // Trailers: accepted and ignored; they must end the stream.
       if (!endStream || existing.remoteEnded) this.resetStream(existing, H2ErrorCode.PROTOCOL_ERROR);
-      else this.safely(existing, () => existing.endBody());
+      else
+        this.safely(existing, () => {
+          if (bodyLengthBroken(existing, true)) {
+            this.resetStream(existing, H2ErrorCode.PROTOCOL_ERROR);
+            return;
+          }
+          existing.endBody();
+          this.runPendingHandler(existing);
+        });
       return;
     }
     if (streamId <= this.lastStreamId) {
@@ -281,7 +315,8 @@ export class H2Connection implements ExchangeConnection {
       return;
     }
     const request = parseRequestFields(fields);
-    if (request === null) {
+    const declared = request === null ? null : parseContentLength(request.headers['content-length']);
+    if (request === null || declared === INVALID_LENGTH || (endStream && declared !== null && declared > 0)) {
       this.queue(rstStreamFrame(streamId, H2ErrorCode.PROTOCOL_ERROR));
       return;
     }
@@ -295,8 +330,22 @@ export class H2Connection implements ExchangeConnection {
       DEFAULT_WINDOW_BYTES,
     );
     this.streams.set(streamId, exchange);
+    exchange.declaredBodyBytes = declared;
     if (endStream) exchange.remoteEnded = true;
+    else if (declared !== null && declared <= WHOLE_BODY_MAX_BYTES) {
+      // The body is on its way (usually in the same read): the handler runs once it is all here, and takes it whole
+      // (H2Exchange.takeBufferedBody) instead of through listeners, events and a promise per request.
+      exchange.handlerPending = true;
+      return;
+    }
     this.safely(exchange, () => this.handler(exchange, exchange));
+  }
+
+  /** Runs the handler of a request that waited for its announced body, once the body has ended. */
+  private runPendingHandler(exchange: H2Exchange): void {
+    if (!exchange.handlerPending || !exchange.remoteEnded || exchange.closed) return;
+    exchange.handlerPending = false;
+    this.handler(exchange, exchange);
   }
 
   private onDataFrame(flags: number, streamId: number, payload: Buffer): void {
@@ -324,8 +373,15 @@ export class H2Connection implements ExchangeConnection {
     if (payload.length > data.length) this.consumed(exchange, payload.length - data.length);
     const end = (flags & Flag.END_STREAM) !== 0;
     this.safely(exchange, () => {
+      exchange.receivedBodyBytes += data.length;
+      // Checked before the bytes are handed over: a reader never gets more than was announced, nor a short body's end.
+      if (bodyLengthBroken(exchange, end)) {
+        this.resetStream(exchange, H2ErrorCode.PROTOCOL_ERROR);
+        return;
+      }
       if (data.length > 0) exchange.pushBody(data);
       if (end) exchange.endBody();
+      this.runPendingHandler(exchange);
     });
   }
 

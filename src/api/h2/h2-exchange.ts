@@ -46,6 +46,12 @@ export class H2Exchange extends EventEmitter {
   remoteEnded = false;
   /** The stream is gone from the connection (both sides done, or reset). */
   closed = false;
+  /** The request's content-length, or null without one; the body must be exactly this long (RFC 9113 §8.1.1). */
+  declaredBodyBytes: number | null = null;
+  /** Body bytes received so far (DATA payloads without padding). */
+  receivedBodyBytes = 0;
+  /** The handler has not run yet: it runs once the announced body has all arrived (H2Connection.runPendingHandler). */
+  handlerPending = false;
 
   private bodyChunks: Buffer[] | null = null;
   private flowing = false;

@@ -12,6 +12,7 @@ import {
   type Handler,
   type HttpServerOptions,
   readBody,
+  takeWholeBody,
   whenWritable,
 } from '../../../src/api/http-server.js';
 
@@ -191,6 +192,113 @@ test("a client's reset closes the exchange: the handler sees 'close' and its lat
         await sawClose;
         const after = await request(session, { ':path': '/after' });
         assert.equal(after.body.toString(), 'fine');
+      } finally {
+        session.close();
+      }
+    },
+  );
+});
+
+test('a small body announced by content-length reaches the handler whole: it runs once the body has arrived', async () => {
+  const calls: string[] = [];
+  await withServer(
+    async (req, res) => {
+      // Taken on the handler's first stack, without reading events: the server waited for the whole body.
+      const whole = takeWholeBody(req, 1024 * 1024);
+      calls.push(req.url ?? '');
+      const body = whole ?? (await readBody(req, 1024 * 1024));
+      res.end(`${whole === null ? 'read' : 'whole'}:${body.toString()}`);
+    },
+    async (port) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      try {
+        const slow = session.request({ ':method': 'PUT', ':path': '/announced', 'content-length': '11' });
+        const reply = new Promise<string>((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          slow.on('data', (d: Buffer) => chunks.push(d));
+          slow.on('end', () => resolve(Buffer.concat(chunks).toString()));
+          slow.on('error', reject);
+        });
+        slow.write('hello ');
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(calls, [], 'the handler waits for the rest of the announced body');
+        slow.end('world');
+        assert.equal(await reply, 'whole:hello world');
+
+        // Without content-length the body may be a stream of any length: the handler runs at once and reads it.
+        const streamed = session.request({ ':method': 'PUT', ':path': '/unannounced' });
+        const streamedReply = new Promise<string>((resolve) => {
+          const chunks: Buffer[] = [];
+          streamed.on('data', (d: Buffer) => chunks.push(d));
+          streamed.on('end', () => resolve(Buffer.concat(chunks).toString()));
+        });
+        streamed.write('part one, ');
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(calls, ['/announced', '/unannounced'], 'the handler of an unannounced body runs at once');
+        streamed.end('part two');
+        assert.equal(await streamedReply, 'read:part one, part two');
+
+        // A body announced as larger than a stream window is streamed too (the peer could not send it all).
+        const big = Buffer.alloc(70_000, 'b');
+        const large = await request(
+          session,
+          { ':method': 'PUT', ':path': '/large', 'content-length': String(big.length) },
+          big,
+        );
+        assert.equal(large.status, 200);
+      } finally {
+        session.close();
+      }
+    },
+  );
+});
+
+test('a request whose body ends short of or runs past its content-length is reset before the handler', async () => {
+  const calls: string[] = [];
+  let readDone!: (outcome: string) => void;
+  const readOutcome = new Promise<string>((resolve) => {
+    readDone = resolve;
+  });
+  await withServer(
+    (req, res) => {
+      if (req.url === '/short-stream') {
+        readBody(req, 1024 * 1024).then(
+          (body) => readDone(`read ${body.length} bytes`),
+          (error: Error) => readDone(error.message),
+        );
+        return;
+      }
+      calls.push(req.url ?? '');
+      res.end('ok');
+    },
+    async (port) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      try {
+        const cancelled = session.request({ ':method': 'PUT', ':path': '/cancelled', 'content-length': '100' });
+        cancelled.on('error', () => {});
+        cancelled.write('only part of it');
+        await new Promise((r) => setTimeout(r, 50));
+        cancelled.close(http2.constants.NGHTTP2_CANCEL);
+        await new Promise((r) => setTimeout(r, 50));
+        const tooLong = session.request({ ':method': 'PUT', ':path': '/too-long', 'content-length': '3' });
+        const tooLongError = new Promise<unknown>((resolve) => tooLong.on('error', resolve));
+        tooLong.end('longer than announced');
+        const error = (await tooLongError) as { code?: string };
+        assert.equal(error.code, 'ERR_HTTP2_STREAM_ERROR');
+        assert.equal(tooLong.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR);
+
+        const after = await request(session, { ':path': '/after' });
+        assert.equal(after.body.toString(), 'ok');
+        assert.deepEqual(calls, ['/after'], 'neither malformed request reached the handler');
+
+        // A body announced as larger than a stream window is streamed to the handler; if it ends short, the read
+        // fails instead of returning the truncated bytes.
+        const short = session.request({ ':method': 'PUT', ':path': '/short-stream', 'content-length': '80000' });
+        const shortError = new Promise<unknown>((resolve) => short.on('error', resolve));
+        short.end(Buffer.alloc(70_000, 's'));
+        assert.equal(((await shortError) as { code?: string }).code, 'ERR_HTTP2_STREAM_ERROR');
+        assert.equal(short.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR);
+        assert.equal(await readOutcome, 'the stream was reset');
       } finally {
         session.close();
       }
