@@ -14,6 +14,7 @@ import type { KvStore } from '../kv/store.js';
 import type { ApplyItem, KvCommand } from '../kv/types.js';
 import type { LogStore } from '../storage/log-store.js';
 import type { Random } from '../util/random.js';
+import { turnFlush } from '../util/turn-flush.js';
 import type { NodeConfig } from './config.js';
 import { decodeMemberContext, MemberRegistry } from './member-registry.js';
 import type { NodeMetrics } from './metrics.js';
@@ -368,6 +369,8 @@ export class Replica {
       this.linearizableReads.flush();
       this.leaseReads.flush();
       this.pump();
+      // The appends of the writes just proposed leave now, not after the next poll phase (see TurnFlush.flushNow).
+      turnFlush.flushNow();
     });
   }
 

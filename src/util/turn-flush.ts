@@ -33,6 +33,16 @@ export class TurnFlush {
     this.defer(this.run);
   }
 
+  /**
+   * Runs the flushes scheduled so far now, instead of at their `setImmediate`. For work that itself runs from a
+   * `setImmediate` (the leader's pump of a turn's requests): a flush it schedules would otherwise wait for the next
+   * event-loop iteration — behind a whole poll phase of requests, acknowledgements and fsync completions — whenever
+   * this turn's flush had already run before it.
+   */
+  flushNow(): void {
+    if (this.scheduled) this.run();
+  }
+
   /** Every flush runs even if one throws; the first error is rethrown afterwards (a bug, as before: fatal). */
   private readonly run = (): void => {
     this.scheduled = false;

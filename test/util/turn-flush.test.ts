@@ -35,6 +35,23 @@ test('a flush scheduled while the flushes run goes to the next turn', () => {
   assert.deepEqual(order, ['peer', 'late response']);
 });
 
+test('flushNow writes what was scheduled at once, in the usual order; the end-of-turn run then finds nothing', () => {
+  const { flush, deferred } = manual();
+  const order: string[] = [];
+  flush.flushNow();
+  assert.equal(order.length, 0, 'nothing scheduled, nothing run');
+  flush.schedule('peers', () => order.push('append'));
+  flush.schedule('responses', () => order.push('response'));
+  flush.flushNow();
+  assert.deepEqual(order, ['response', 'append']);
+  deferred[0]!();
+  assert.deepEqual(order, ['response', 'append'], 'each flush ran once');
+  flush.schedule('peers', () => order.push('next append'));
+  assert.equal(deferred.length, 2, 'a flush scheduled afterwards gets an end-of-turn run of its own');
+  deferred[1]!();
+  assert.deepEqual(order, ['response', 'append', 'next append']);
+});
+
 test('a throwing flush does not keep the others from running; its error is rethrown afterwards', () => {
   const { flush, deferred } = manual();
   const order: string[] = [];
