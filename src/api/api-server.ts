@@ -6,8 +6,9 @@ import { NotLeaderError } from '../node/replica.js';
 import { registerClusterRoutes } from './cluster-routes.js';
 import { ApiError } from './errors.js';
 import { LeaderForwarder } from './forwarder.js';
+import { H2Exchange } from './h2/h2-exchange.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { DualProtocolServer, readBody, sendError } from './http-server.js';
+import { DualProtocolServer, type Response, readBody, sendError } from './http-server.js';
 import { registerKvRoutes } from './kv-routes.js';
 import { registerLeaseRoutes } from './lease-routes.js';
 import { registerMaintenanceRoutes } from './maintenance-routes.js';
@@ -53,23 +54,38 @@ export class ApiServer {
         }
         this.inFlight++;
         const started = performance.now();
-        let counted = false;
-        const done = () => {
-          if (counted) return;
-          counted = true;
-          this.inFlight--;
-          const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
-          const ms = performance.now() - started;
-          node.metrics.observeRequest(route, req.method ?? '', res.statusCode, ms / 1000);
-          // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
-          if (route !== '/v1/watch') node.health?.monitor.recordRequest(ms, res.statusCode < 500);
-        };
-        res.once('finish', done);
-        res.once('close', done);
+        if (res instanceof H2Exchange) {
+          // The lean HTTP/2 server calls one shared function when the stream closes: no listeners or closure.
+          res.startedMs = started;
+          res.completionHook = this.finishExchange;
+        } else {
+          let counted = false;
+          const done = () => {
+            if (counted) return;
+            counted = true;
+            this.requestDone(req.method ?? '', res, started);
+          };
+          res.once('finish', done);
+          res.once('close', done);
+        }
         this.router.handle(req, res);
       },
       { http2Implementation: node.config.http2Implementation },
     );
+  }
+
+  private readonly finishExchange = (exchange: H2Exchange): void => {
+    this.requestDone(exchange.method, exchange, exchange.startedMs);
+  };
+
+  /** A request is over (answered, reset or its connection gone): counted once. */
+  private requestDone(method: string, res: Response, startedMs: number): void {
+    this.inFlight--;
+    const route = (res as { cairnRoute?: string }).cairnRoute ?? 'unknown';
+    const ms = performance.now() - startedMs;
+    this.node.metrics.observeRequest(route, method, res.statusCode, ms / 1000);
+    // Long-lived watch streams would swamp the latency figures: only ordinary requests count.
+    if (route !== '/v1/watch') this.node.health?.monitor.recordRequest(ms, res.statusCode < 500);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

@@ -283,8 +283,12 @@ export function whenWritable(res: DrainEmitter): Promise<void> {
   });
 }
 
-export function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: Response, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
+  if (headers === undefined && res instanceof H2Exchange) {
+    res.endJson(status, text);
+    return;
+  }
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),

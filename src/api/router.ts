@@ -68,12 +68,13 @@ export class Router {
       if (!m) continue;
       matchedPath = true;
       if (route.method !== req.method) continue;
-      let params: Record<string, string>;
+      const params: Record<string, string> = {};
       try {
-        params = {};
-        route.names.forEach((name, i) => {
-          params[name] = decodeURIComponent(m[i + 1] ?? '');
-        });
+        for (let i = 0; i < route.names.length; i++) {
+          const raw = m[i + 1] ?? '';
+          // Most keys have no escapes: decoding them would only copy the string.
+          params[route.names[i]!] = raw.indexOf('%') < 0 ? raw : decodeURIComponent(raw);
+        }
       } catch {
         sendError(res, new ApiError('INVALID_ARGUMENT', 'the path is not valid percent-encoded UTF-8'));
         return;

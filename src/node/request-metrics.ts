@@ -15,12 +15,16 @@ import { Counter, type Registry } from 'prom-client';
 /** The methods the API serves (or answers, like HEAD and OPTIONS): anything else shares one label value. */
 const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH']);
 
+interface PendingCount {
+  readonly labels: Record<'route' | 'method' | 'code', string>;
+  n: number;
+}
+
 export class RequestMetrics {
   /** Requests not yet handed to the prom-client counter, by route + method + code. */
-  private readonly pending = new Map<
-    string,
-    { readonly labels: Record<'route' | 'method' | 'code', string>; n: number }
-  >();
+  private readonly pending: PendingCount[] = [];
+  /** route → method → status code → its count: nested so that a request's lookup builds no key string. */
+  private readonly byRoute = new Map<string, Map<string, Map<number, PendingCount>>>();
   private readonly latency: LatencyByRoute;
 
   constructor(registry: Registry, latencyBucketsSeconds: readonly number[]) {
@@ -32,7 +36,7 @@ export class RequestMetrics {
       labelNames: ['route', 'method', 'code'],
       registers: [registry],
       collect() {
-        for (const p of pending.values()) {
+        for (const p of pending) {
           if (p.n === 0) continue;
           this.inc(p.labels, p.n);
           p.n = 0;
@@ -50,11 +54,21 @@ export class RequestMetrics {
   /** Counts one finished request. A method the API does not serve is counted as OTHER (clients choose it). */
   observe(route: string, requestMethod: string, code: number, seconds: number): void {
     const method = KNOWN_METHODS.has(requestMethod) ? requestMethod : 'OTHER';
-    const key = `${route}\u0000${method}\u0000${code}`;
-    let p = this.pending.get(key);
+    let byMethod = this.byRoute.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.byRoute.set(route, byMethod);
+    }
+    let byCode = byMethod.get(method);
+    if (byCode === undefined) {
+      byCode = new Map();
+      byMethod.set(method, byCode);
+    }
+    let p = byCode.get(code);
     if (p === undefined) {
       p = { labels: { route, method, code: String(code) }, n: 0 };
-      this.pending.set(key, p);
+      byCode.set(code, p);
+      this.pending.push(p);
     }
     p.n++;
     this.latency.observe(route, seconds);

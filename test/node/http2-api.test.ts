@@ -79,3 +79,54 @@ describe('the HTTP API over h2c on a 3-node cluster', () => {
     watch.close();
   });
 });
+
+describe('request accounting over h2c', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await TestCluster.start({ nodes: 1 });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  /** The value of `cairn_http_requests_total` for one route, method and code (0 when absent). */
+  async function requests(session: http2.ClientHttp2Session, route: string, method: string, code: number) {
+    const text = (await call(session, 'GET', '/metrics')).body;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('cairn_http_requests_total{')) continue;
+      if (line.includes(`route="${route}"`) && line.includes(`method="${method}"`) && line.includes(`code="${code}"`)) {
+        return Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return 0;
+  }
+
+  test('every request is counted exactly once: answered, failed, or reset by the client', async () => {
+    const name = await cluster.waitForLeader();
+    const session = http2.connect(`http://${cluster.httpOf(name)}`);
+    try {
+      const putsBefore = await requests(session, '/v1/kv/*key', 'PUT', 200);
+      const missingBefore = await requests(session, '/v1/kv/*key', 'GET', 404);
+      const watchesBefore = await requests(session, '/v1/watch', 'GET', 200);
+      const puts = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => call(session, 'PUT', `/v1/kv/acct/${i}`, 'v')),
+      );
+      for (const p of puts) assert.equal(p.status, 200, p.body);
+      for (let i = 0; i < 5; i++) assert.equal((await call(session, 'GET', '/v1/kv/acct/none')).status, 404);
+      // A watch the client resets: its request ends when the stream does.
+      const watch = session.request({ ':path': '/v1/watch?prefix=acct%2F' });
+      watch.on('error', () => {});
+      await new Promise<void>((resolve) => watch.once('response', () => resolve()));
+      watch.close(http2.constants.NGHTTP2_CANCEL);
+      const deadline = Date.now() + 5000;
+      while ((await requests(session, '/v1/watch', 'GET', 200)) === watchesBefore && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await requests(session, '/v1/kv/*key', 'PUT', 200), putsBefore + 30);
+      assert.equal(await requests(session, '/v1/kv/*key', 'GET', 404), missingBefore + 5);
+      assert.equal(await requests(session, '/v1/watch', 'GET', 200), watchesBefore + 1);
+    } finally {
+      session.close();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { encodeResponseHeaders } from './hpack.js';
+import { encodeResponseHeaders, jsonResponseHeaderBlock } from './hpack.js';
 
 /** What an exchange needs from its connection: writing frames and reporting consumed request bytes. */
 export interface ExchangeConnection {
@@ -52,6 +52,14 @@ export class H2Exchange extends EventEmitter {
   receivedBodyBytes = 0;
   /** The handler has not run yet: it runs once the announced body has all arrived (H2Connection.runPendingHandler). */
   handlerPending = false;
+  /**
+   * Called once when the stream closes, before 'finish' and 'close' are emitted: what a server does at the end of
+   * every request (metrics, the in-flight count) without two listeners, their wrappers and a closure per request
+   * (see onResponseDone in http-server.ts).
+   */
+  completionHook: ((exchange: H2Exchange) => void) | null = null;
+  /** When the server started handling the request (performance.now() ms), for the completion hook. */
+  startedMs = 0;
 
   private bodyChunks: Buffer[] | null = null;
   private flowing = false;
@@ -189,10 +197,33 @@ export class H2Exchange extends EventEmitter {
     return this;
   }
 
+  /**
+   * Ends the response with a JSON body and no other headers (most answers): the header block comes from a cache
+   * instead of a headers object, its field list and a fresh encoding per response. Same bytes as writeHead + end.
+   */
+  endJson(status: number, text: string): void {
+    if (this.headersSent || this.writableEnded) {
+      this.end(text);
+      return;
+    }
+    const data = Buffer.from(text);
+    this.headerBlock = jsonResponseHeaderBlock(status, data.length);
+    this.statusCode = status;
+    this.headersSent = true;
+    this.writableEnded = true;
+    if (this.closed) return;
+    this.connection.send(this, data.length > 0 ? data : null, true);
+  }
+
   /** The stream is closed: by the response's end, a reset from either side or the connection's end. */
   onClosed(aborted: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    const hook = this.completionHook;
+    if (hook !== null) {
+      this.completionHook = null;
+      hook(this);
+    }
     if (aborted) {
       this.destroyed = true;
       if (!this.endEmitted && this.listenerCount('error') > 0) {

@@ -513,3 +513,27 @@ export function encodeResponseHeaders(status: number, headers: readonly (readonl
   }
   return buf;
 }
+
+/** Distinct (status, length) pairs kept by jsonResponseHeaderBlock; the cache starts over when it is full. */
+const JSON_HEADER_BLOCKS_MAX = 4096;
+const jsonHeaderBlocks = new Map<number, Buffer>();
+
+/**
+ * The header block of a JSON response: `:status`, `content-type: application/json` and `content-length` — what
+ * `encodeResponseHeaders` makes of them, from a cache. The encoding uses no dynamic table, so a block depends only
+ * on the status and the length, and a handful of pairs serve nearly every answer (a put's response is the same
+ * size each time). Callers must not modify the returned buffer.
+ */
+export function jsonResponseHeaderBlock(status: number, contentLength: number): Buffer {
+  const key = status * 2 ** 32 + contentLength;
+  let block = jsonHeaderBlocks.get(key);
+  if (block === undefined) {
+    block = encodeResponseHeaders(status, [
+      ['content-type', 'application/json'],
+      ['content-length', String(contentLength)],
+    ]);
+    if (jsonHeaderBlocks.size >= JSON_HEADER_BLOCKS_MAX) jsonHeaderBlocks.clear();
+    if (Number.isSafeInteger(key)) jsonHeaderBlocks.set(key, block);
+  }
+  return block;
+}

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Flag, FrameType, frame, CLIENT_PREFACE as PREFACE } from '../../../src/api/h2/frames.js';
-import { encodeResponseHeaders, HpackDecoder, HpackError } from '../../../src/api/h2/hpack.js';
+import { encodeResponseHeaders, HpackDecoder, HpackError, jsonResponseHeaderBlock } from '../../../src/api/h2/hpack.js';
 import { HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES, STATIC_TABLE } from '../../../src/api/h2/hpack-tables.js';
 
 /** Bytes from an RFC-style hex dump ("8286 8441 0f77 ..."). */
@@ -800,5 +800,43 @@ describe('interop with Node http2 (nghttp2) as the encoder', () => {
       await new Promise<void>((resolve) => session.close(resolve));
       await server.close();
     }
+  });
+});
+
+describe('jsonResponseHeaderBlock', () => {
+  test('is the block encodeResponseHeaders makes for a JSON answer, for any status and length (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 999 }), fc.nat({ max: 2 ** 31 }), (status, length) => {
+        const expected = encodeResponseHeaders(status, [
+          ['content-type', 'application/json'],
+          ['content-length', String(length)],
+        ]);
+        assert.deepEqual(jsonResponseHeaderBlock(status, length), expected);
+        assert.deepEqual(new HpackDecoder().decode(jsonResponseHeaderBlock(status, length)), [
+          ':status',
+          String(status),
+          'content-type',
+          'application/json',
+          'content-length',
+          String(length),
+        ]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a repeated (status, length) gets the cached block; different ones never share', () => {
+    const a = jsonResponseHeaderBlock(200, 29);
+    assert.equal(jsonResponseHeaderBlock(200, 29), a, 'the same buffer: no encoding per response');
+    assert.notDeepEqual(jsonResponseHeaderBlock(200, 30), a);
+    assert.notDeepEqual(jsonResponseHeaderBlock(201, 29), a);
+    // Filling the cache past its bound starts it over; the answers stay right.
+    for (let length = 0; length < 5000; length++) jsonResponseHeaderBlock(404, length);
+    assert.deepEqual(jsonResponseHeaderBlock(200, 29), a);
+  });
+
+  test('an invalid status is refused as by encodeResponseHeaders', () => {
+    assert.throws(() => jsonResponseHeaderBlock(99, 2));
+    assert.throws(() => jsonResponseHeaderBlock(1000, 2));
   });
 });
