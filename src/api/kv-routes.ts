@@ -16,10 +16,19 @@ export function requireKey(raw: string | undefined): string {
   if (Buffer.byteLength(raw) > MAX_KEY_BYTES) {
     throw new ApiError('KEY_TOO_LARGE', `the key is longer than ${MAX_KEY_BYTES} bytes`);
   }
-  if (/[\uD800-\uDFFF]/.test(raw.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
+  if (hasSurrogates(raw) && /[\uD800-\uDFFF]/.test(raw.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
     throw new ApiError('INVALID_KEY', 'the key is not valid UTF-8');
   }
   return raw;
+}
+
+/** Any UTF-16 surrogate in `s`: only then can it hold a lone one (checked without building a string per key). */
+function hasSurrogates(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+  }
+  return false;
 }
 
 /** Which keys a range request names: `prefix`, or `start` [+ `end`]. */
@@ -85,6 +94,8 @@ function sendApplyResult(ctx: RouteContext, r: ApplyResult): void {
 
 export function registerKvRoutes(api: ApiServer): void {
   const { router, node } = api;
+  const valueTooLarge = () =>
+    new ApiError('VALUE_TOO_LARGE', `the value is larger than ${node.config.maxValueBytes} bytes`);
 
   router.add('PUT', '/v1/kv/*key', async (ctx) => {
     const key = requireKey(ctx.params.key);
@@ -100,8 +111,7 @@ export function registerKvRoutes(api: ApiServer): void {
       );
     }
     const max = node.config.maxValueBytes;
-    const tooLarge = () => new ApiError('VALUE_TOO_LARGE', `the value is larger than ${max} bytes`);
-    const body = takeWholeBody(ctx.req, max, tooLarge) ?? (await api.body(ctx, max, tooLarge));
+    const body = takeWholeBody(ctx.req, max, valueTooLarge) ?? (await api.body(ctx, max, valueTooLarge));
     // Set field by field: the hot path of every put (no spread objects).
     const command: { -readonly [K in keyof PutCommand]: PutCommand[K] } = { type: 'put', key, value: body };
     if (lease !== undefined) command.lease = lease;
