@@ -11,8 +11,12 @@ import { SeededRandom } from '../../src/util/random.js';
 import { FakeClock, tally } from './helpers.js';
 
 const KEYS = 10_000;
-/** Extra share of keys (beyond the minimal 1/N) a membership change may move, plus sampling noise. */
-const EPSILON = 0.015;
+/**
+ * Extra share of keys (beyond the minimal 1/N) a membership change may move: Maglev's own extra (up to ~1.4 % at
+ * 10–40 hosts) plus the sampling noise of 10,000 keys (σ ≈ 0.3 %). It was 1.5 %, and removing one of 10 hosts with
+ * salt 9997 moved 11.64 % (fast-check seed -1401272262, 2026-11-28): that case is now a fixed example below.
+ */
+const EPSILON = 0.02;
 
 function ring(ids: string[], strategy: 'url-hash' | 'ip-hash' = 'url-hash') {
   const tracker = new HostTracker(() => 0);
@@ -48,7 +52,7 @@ test(`url-hash: adding or removing a host moves at most 1/N + ${EPSILON} of the 
         assert.ok(a <= 1 / (n + 1) + EPSILON, `add 1 to ${n}: moved ${a}`);
       }
     }),
-    { numRuns: 25 },
+    { numRuns: 25, examples: [[10, 9997]] },
   );
 });
 
