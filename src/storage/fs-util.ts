@@ -23,12 +23,17 @@ export const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
 export function writeFully(fd: number, data: Uint8Array, position: number): Promise<void> {
   if (data.length > SYNC_WRITE_MAX_BYTES) return writeFullyAsync(fd, data, position);
   try {
-    for (let done = 0; done < data.length; ) {
-      done += writeSync(fd, data, done, data.length - done, position + done);
-    }
+    writeFullySync(fd, data, position);
     return Promise.resolve();
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/** Writes all of `data` at `position` on the calling thread (for data up to SYNC_WRITE_MAX_BYTES). */
+export function writeFullySync(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) {
+    done += writeSync(fd, data, done, data.length - done, position + done);
   }
 }
 

@@ -6,7 +6,7 @@ import type { ConfState, Entry, GroupId, HardState, Snapshot } from '../consensu
 import { DirLock } from './dir-lock.js';
 import { EntryCache } from './entry-cache.js';
 import { StorageError } from './errors.js';
-import { datasync, fsyncDirectory, ioError, writeFully } from './fs-util.js';
+import { datasync, fsyncDirectory, ioError, SYNC_WRITE_MAX_BYTES, writeFully, writeFullySync } from './fs-util.js';
 import { GroupLogView, type GroupStateSource } from './group-log-view.js';
 import { GroupState } from './group-state.js';
 import {
@@ -65,6 +65,15 @@ export interface LogStoreStats {
   readonly discardedTailBytes: number;
 }
 
+const NO_REFS: ReadonlyMap<Op, SnapshotRef> = new Map();
+
+function hasSnapshotOps(calls: readonly PendingCall[]): boolean {
+  for (const call of calls) {
+    for (const op of call.ops) if (op.kind === 'snapshotInstall' || op.kind === 'snapshotCreate') return true;
+  }
+  return false;
+}
+
 /** One API call waiting for its commit. */
 interface PendingCall {
   readonly ops: readonly Op[];
@@ -114,6 +123,10 @@ export class LogStore implements GroupStateSource {
   private queue: PendingCall[] = [];
   private pendingBytes = 0;
   private loop: Promise<void> | null = null;
+  /** No commit is in flight: the loop waits before taking the queue (flush() may start the commit sooner). */
+  private waiting = false;
+  /** A commit flush() started, for the loop to await. */
+  private flushed: { readonly calls: readonly PendingCall[]; readonly done: Promise<void> } | null = null;
   private failure: StorageError | null = null;
   private closing = false;
   private closingDone: Promise<void> | undefined;
@@ -517,22 +530,45 @@ export class LogStore implements GroupStateSource {
     return this.rewriteGroups.size > 0 || this.rewriteMeta.size > 0;
   }
 
+  /**
+   * Starts committing what is queued now, when no commit is in flight, instead of after the microtask (from idle)
+   * or the end of the event-loop turn (after a commit) that the commit loop waits for. For a driver that has issued every write of its synchronous run (all its groups' Readys): the
+   * write and its fdatasync are then under way before the driver goes on — the Replica applies committed entries
+   * after this, so a follower's sync no longer waits for its apply. No effect while a commit is in flight (the
+   * queue joins the next one) or when nothing is queued.
+   */
+  flush(): void {
+    if (!this.waiting || this.flushed !== null || this.failure !== null || this.queue.length === 0) return;
+    const calls = this.queue;
+    this.queue = [];
+    const done = this.commit(calls);
+    done.catch(() => {}); // handled by the loop, which awaits it next
+    this.flushed = { calls, done };
+  }
+
   /** Commits whatever is queued, one commit at a time, until nothing is left. */
   private async runLoop(): Promise<void> {
     for (let first = true; ; first = false) {
       // Starting from idle, only the writes issued in the same synchronous run can join this commit: wait one
-      // microtask, not an event-loop turn (a turn costs a put at 1 in flight ~0.1 ms). After a commit, let the
-      // turn finish so the callbacks it released (the next Readys) join the next commit: under load, commits
-      // run back to back and group whatever arrived meanwhile.
+      // microtask, not an event-loop turn (a turn costs a put at 1 in flight ~0.1 ms), unless flush() starts it
+      // sooner. After a commit, let the turn finish so the callbacks it released (the next Readys) join the next
+      // commit: under load, commits run back to back and group whatever arrived meanwhile.
+      this.waiting = true;
       if (first) await Promise.resolve();
       else await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.failure !== null || (this.queue.length === 0 && !this.hasRewrites())) return;
-      const calls = this.queue;
-      this.queue = [];
+      this.waiting = false;
+      let started = this.flushed;
+      this.flushed = null;
+      if (started === null) {
+        if (this.failure !== null || (this.queue.length === 0 && !this.hasRewrites())) return;
+        const calls = this.queue;
+        this.queue = [];
+        started = { calls, done: this.commit(calls) };
+      }
       try {
-        await this.commit(calls);
+        await started.done;
       } catch (error) {
-        this.fail(error, calls);
+        this.fail(error, started.calls);
         return;
       }
     }
@@ -551,7 +587,7 @@ export class LogStore implements GroupStateSource {
   private async commit(calls: readonly PendingCall[]): Promise<void> {
     if (this.active.size >= this.options.segmentMaxBytes) await this.startSegment(this.active.seq + 1);
     const batchSeq = this.nextBatchSeq;
-    const refs = await this.writeSnapshotFiles(calls, batchSeq);
+    const refs = hasSnapshotOps(calls) ? await this.writeSnapshotFiles(calls, batchSeq) : NO_REFS;
     let userBytes = 0;
     for (const call of calls) userBytes += call.bytes;
     const rewrite = this.takeRewrites();
@@ -576,7 +612,9 @@ export class LogStore implements GroupStateSource {
 
     const fileBase = this.active.size;
     try {
-      await writeFully(this.active.fd, batch, fileBase);
+      // A small commit is written here, so that its fdatasync starts before this call returns (no await).
+      if (batch.length > SYNC_WRITE_MAX_BYTES) await writeFully(this.active.fd, batch, fileBase);
+      else writeFullySync(this.active.fd, batch, fileBase);
     } catch (error) {
       throw ioError(error, 'writing to the log');
     }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { LogCompactedError, LogUnavailableError } from '../../src/consensus/errors.js';
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
@@ -242,4 +244,50 @@ test('entries() reads the same from memory and from the files, within the byte l
   assert.equal(uncached.store.stats().cacheBytes, 0);
   await cached.store.close();
   await uncached.store.close();
+});
+
+test('flush() starts the commit of what is queued at once; later writes of the same run join the next commit', async () => {
+  const syncs: number[] = [];
+  const { store, dir } = await openStore({ onSync: (_ms, records) => syncs.push(records) });
+  await store.bootstrap(1, CONF);
+  await store.bootstrap(2, CONF);
+  // Let the commit loop finish its housekeeping and go idle.
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  syncs.length = 0;
+  const walDir = join(dir, 'wal');
+  const segment = join(walDir, readdirSync(walDir).find((f) => f.endsWith('.wal'))!);
+  const before = statSync(segment).size;
+
+  const first = store.persist([{ group: 1, entries: entries(1, 2, 1), hardState: { term: 1, vote: 'n1', commit: 0 } }]);
+  assert.equal(statSync(segment).size, before, 'without flush() nothing is written before the microtask');
+  store.flush();
+  const written = statSync(segment).size;
+  assert.ok(written > before, 'flush() wrote the commit before returning');
+  const second = store.persist([{ group: 2, entries: entries(1, 1, 1) }]);
+  store.flush(); // a commit is in flight: no effect, the write waits for the next one
+  assert.equal(statSync(segment).size, written);
+  const order: string[] = [];
+  await Promise.all([first.then(() => order.push('first')), second.then(() => order.push('second'))]);
+  assert.deepEqual(order, ['first', 'second']);
+  assert.deepEqual(syncs, [2, 1], 'two commits: the flushed one, then the write issued after it');
+  assert.deepEqual([store.group(1).lastIndex(), store.group(2).lastIndex()], [2, 1]);
+
+  store.flush(); // nothing queued: nothing happens
+  assert.equal(syncs.length, 2);
+  await store.close();
+  const reopened = await LogStore.open({ dir });
+  assert.deepEqual([reopened.group(1).lastIndex(), reopened.group(2).lastIndex()], [2, 1], 'both durable');
+  await reopened.close();
+});
+
+test('flush() with the queue already taken, or on a failed or closed store, changes nothing', async () => {
+  const { store } = await openStore();
+  await store.bootstrap(1, CONF);
+  const a = store.persist([{ group: 1, entries: entries(1, 1, 1) }]);
+  store.flush();
+  store.flush();
+  await a;
+  await store.close();
+  store.flush();
+  await rejectsWith(store.persist([{ group: 1, entries: entries(2, 2, 1) }]), 'CLOSED');
 });
