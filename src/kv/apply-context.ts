@@ -51,6 +51,8 @@ export class ApplyContext {
   readonly published: RevisionEvents[] = [];
   /** Events written to the history in this batch (drives how much old history to delete). */
   eventsWritten = 0;
+  /** A compact command ran in this batch (its history goes at once, not at the next deletion step). */
+  compactedHistory = false;
   private keptBytes = 0;
   private scope: { revision: number; events: StoredEvent[] } | null = null;
 
@@ -429,11 +431,16 @@ export class ApplyContext {
       });
     }
     this.s.oldestRevision = cmd.revision;
+    this.compactedHistory = true;
     return { ok: true, type: 'compact', index, revision, oldestRevision: cmd.revision };
   }
 
-  /** Physically removes compacted history, a bounded amount per batch (enough to keep up with new events). */
-  deleteCompactedHistory(minEvents: number): void {
-    this.tables.deleteHistoryBefore(this.s.oldestRevision, minEvents + 2 * this.eventsWritten);
+  /**
+   * Physically removes compacted history, a bounded amount per batch (enough to keep up with new events).
+   * Returns true when nothing older than the oldest revision is left.
+   */
+  deleteCompactedHistory(minEvents: number): boolean {
+    const max = minEvents + 2 * this.eventsWritten;
+    return this.tables.deleteHistoryBefore(this.s.oldestRevision, max) < max;
   }
 }

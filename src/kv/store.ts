@@ -27,6 +27,14 @@ export interface SnapshotReaderOptions {
  * - Commits are not fsynced (the Raft log is the source of truth); `flush()` makes them durable, and
  *   `durableAppliedIndex` says up to where they are.
  */
+/**
+ * Compacted history is deleted once the oldest retained revision has moved this far past what was deleted last,
+ * not at every batch: each deletion rewrites the B-tree's leftmost path and the free list, which at one write per
+ * batch was 30 % of applying a put past the retention window (docs/kv.md). Watchers, snapshots and checksums
+ * start at the oldest revision, so the extra events kept meanwhile are never seen.
+ */
+const HISTORY_DELETE_STEP_REVISIONS = 1024;
+
 export class KvStore {
   private tables: KvTables;
   private envName: string;
@@ -36,6 +44,10 @@ export class KvStore {
   private writer: KvSnapshotWriter | null = null;
   private readonly readers = new Set<KvSnapshotReader>();
   private readonly hub: WatchHub;
+  /** History older than this revision is known to be deleted (in memory: after a restart, the first batch looks). */
+  private historyDeletedBelow = 0;
+  /** The last deletion stopped at its bound, or none ran since open: the next batch deletes (more). */
+  private historyDeletePending = true;
 
   private constructor(
     private readonly options: ResolvedKvStoreOptions,
@@ -130,13 +142,21 @@ export class KvStore {
       keepEvents: this.hub.size > 0,
       keepEventsMaxBytes: this.options.watchPublishMaxBytes,
     });
+    let deletedBelow = this.historyDeletedBelow;
+    let deletePending = this.historyDeletePending;
     const results = this.tables.write(() => {
       const out: ApplyResult[] = [];
       for (const item of items) context.applyItem(item, out);
-      context.deleteCompactedHistory(this.options.historyDeleteBatchEvents);
+      const oldest = context.state.oldestRevision;
+      if (deletePending || context.compactedHistory || oldest - deletedBelow >= HISTORY_DELETE_STEP_REVISIONS) {
+        deletePending = !context.deleteCompactedHistory(this.options.historyDeleteBatchEvents);
+        if (!deletePending) deletedBelow = oldest;
+      }
       this.tables.writeMeta(context.state);
       return out;
     });
+    this.historyDeletedBelow = deletedBelow;
+    this.historyDeletePending = deletePending;
     this.state = context.state;
     if (this.options.syncCommits) this.durable = this.state.appliedIndex;
     this.hub.publish(context.published);

@@ -130,6 +130,39 @@ test('compacted history is physically deleted in bounded batches', async () => {
   await store.close();
 });
 
+test('retention deletes history in steps of 1,024 revisions; the events kept meanwhile are never seen', async () => {
+  const store = await openStore({ limits: { historyRetentionRevisions: 100 } });
+  const reference = await openStore({ limits: { historyRetentionRevisions: 100 } });
+  const tables = () => (store as unknown as { tables: KvTables }).tables;
+  let deferred = 0;
+  let deletions = 0;
+  let behind = false;
+  for (let i = 0; i < 3000; i++) {
+    apply(store, put(`k${i % 7}`, `${i}`));
+    const oldest = store.oldestRevision;
+    if (oldest > 1024) {
+      assert.equal(tables().hasHistoryBefore(oldest - 1024), false, `at most 1,024 revisions kept past ${oldest}`);
+    }
+    const kept = tables().hasHistoryBefore(oldest);
+    if (kept) deferred++;
+    else if (behind) deletions++;
+    behind = kept;
+  }
+  assert.ok(deferred > 2000, `deletion deferred in ${deferred} of 3,000 batches`);
+  assert.equal(deletions, 2, 'deleted twice: at 1,024 and 2,048 revisions past the first retained one');
+  // The extra events are invisible: the same writes applied in other batches give the same checksum, and a
+  // watch from before the oldest revision is refused.
+  const all = Array.from({ length: 3000 }, (_, i) => put(`k${i % 7}`, `${i}`));
+  for (let i = 0; i < all.length; i += 500) apply(reference, ...all.slice(i, i + 500));
+  assert.equal(store.oldestRevision, reference.oldestRevision);
+  assert.equal(store.checksum(), reference.checksum());
+  await assert.rejects(async () => store.watch({ prefix: '' }, store.oldestRevision - 1, () => {}), {
+    code: 'COMPACTED',
+  });
+  await store.close();
+  await reference.close();
+});
+
 test('leftover environments of an interrupted restore are removed on open; a missing current one is refused', async () => {
   const dir = tempDir();
   const store = await KvStore.open({ path: dir });
