@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=16
 import { Command } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerDevCommand } from './dev-command.js';
