@@ -19,6 +19,14 @@ export interface SnapshotReaderOptions {
 }
 
 /**
+ * Compacted history is deleted once the oldest retained revision has moved this far past what was deleted last,
+ * not at every batch: each deletion rewrites the B-tree's leftmost path and the free list, which at one write per
+ * batch was 30 % of applying a put past the retention window (docs/kv.md). Watchers, snapshots and checksums
+ * start at the oldest revision, so the extra events kept meanwhile are never seen.
+ */
+const HISTORY_DELETE_STEP_REVISIONS = 1024;
+
+/**
  * Cairn's key-value state machine: what a replica applies committed log entries to.
  *
  * - `applyBatch` applies entries synchronously, all in one lmdb transaction together with the applied index,
@@ -27,14 +35,6 @@ export interface SnapshotReaderOptions {
  * - Commits are not fsynced (the Raft log is the source of truth); `flush()` makes them durable, and
  *   `durableAppliedIndex` says up to where they are.
  */
-/**
- * Compacted history is deleted once the oldest retained revision has moved this far past what was deleted last,
- * not at every batch: each deletion rewrites the B-tree's leftmost path and the free list, which at one write per
- * batch was 30 % of applying a put past the retention window (docs/kv.md). Watchers, snapshots and checksums
- * start at the oldest revision, so the extra events kept meanwhile are never seen.
- */
-const HISTORY_DELETE_STEP_REVISIONS = 1024;
-
 export class KvStore {
   private tables: KvTables;
   private envName: string;

@@ -532,10 +532,11 @@ export class LogStore implements GroupStateSource {
 
   /**
    * Starts committing what is queued now, when no commit is in flight, instead of after the microtask (from idle)
-   * or the end of the event-loop turn (after a commit) that the commit loop waits for. For a driver that has issued every write of its synchronous run (all its groups' Readys): the
-   * write and its fdatasync are then under way before the driver goes on — the Replica applies committed entries
-   * after this, so a follower's sync no longer waits for its apply. No effect while a commit is in flight (the
-   * queue joins the next one) or when nothing is queued.
+   * or the end of the event-loop turn (after a commit) that the commit loop waits for. For a driver that has
+   * issued every write of its synchronous run (all its groups' Readys): the write and its fdatasync are then
+   * under way before the driver goes on — the Replica applies committed entries after this, so a follower's sync
+   * no longer waits for its apply. No effect while a commit is in flight (the queue joins the next one) or when
+   * nothing is queued.
    */
   flush(): void {
     if (!this.waiting || this.flushed !== null || this.failure !== null || this.queue.length === 0) return;
