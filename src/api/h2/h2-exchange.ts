@@ -55,7 +55,7 @@ export class H2Exchange extends EventEmitter {
   /**
    * Called once when the stream closes, before 'finish' and 'close' are emitted: what a server does at the end of
    * every request (metrics, the in-flight count) without two listeners, their wrappers and a closure per request
-   * (see onResponseDone in http-server.ts).
+   * (ApiServer sets it for every request).
    */
   completionHook: ((exchange: H2Exchange) => void) | null = null;
   /** When the server started handling the request (performance.now() ms), for the completion hook. */
