@@ -5,7 +5,8 @@
  *
  * For each contender: sequential durable batches of 1, 16 and 256 entries of 256 bytes (one persist in flight,
  * the latency-bound case a single Raft group sees), group commit (64 groups persisting one entry each in the
- * same event-loop turn), and the cost of term() and entries() reads. Every write is awaited until durable.
+ * same event-loop turn), and the cost of term() and entries() reads. Every write is awaited until durable. The
+ * WAL runs twice: as configured by default (segments preallocated with zeros) and appending (preallocateBytes 0).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ interface Contender {
   open(dir: string, groups: number): Promise<Handle>;
 }
 
-function walContender(name: string, cacheMaxBytes: number | undefined): Contender {
+function walContender(name: string, cacheMaxBytes: number | undefined, preallocateBytes?: number): Contender {
   return {
     name,
     async open(dir, groups) {
@@ -46,6 +47,7 @@ function walContender(name: string, cacheMaxBytes: number | undefined): Contende
       const store = await LogStore.open({
         dir,
         ...(cacheMaxBytes === undefined ? {} : { cacheMaxBytes }),
+        ...(preallocateBytes === undefined ? {} : { preallocateBytes }),
         onSync: (ms) => syncMs.push(ms),
       });
       for (let g = 0; g < groups; g++) await store.bootstrap(g, CONF);
@@ -223,6 +225,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(values.dir ?? tmpdir(), 'cairn-storage-bench-'));
   const writers = [
     walContender('wal', undefined),
+    walContender('wal (preallocateBytes 0: appends)', undefined, 0),
     lmdbContender('lmdb (overlappingSync=false)', false),
     lmdbContender('lmdb (overlappingSync, await flushed)', true),
   ];

@@ -1,4 +1,4 @@
-import { close, fdatasync, fsync, open, write, writeSync } from 'node:fs';
+import { close, fdatasync, fsync, ftruncateSync, open, write, writeSync } from 'node:fs';
 import { StorageError } from './errors.js';
 
 /** Makes a directory's entries (created, renamed, deleted files) durable. */
@@ -51,6 +51,26 @@ function writeFullyAsync(fd: number, data: Uint8Array, position: number): Promis
     };
     step(0);
   });
+}
+
+/** Shared source of zeros for zeroFillSync (never written to). */
+let zeros: Uint8Array | undefined;
+const ZEROS_BYTES = 1024 * 1024;
+
+/** Writes zeros over [from, to) on the calling thread (into the page cache; the caller syncs). */
+export function zeroFillSync(fd: number, from: number, to: number): void {
+  zeros ??= new Uint8Array(ZEROS_BYTES);
+  for (let at = from; at < to; ) {
+    const n = Math.min(ZEROS_BYTES, to - at);
+    writeFullySync(fd, zeros.subarray(0, n), at);
+    at += n;
+  }
+}
+
+/** Cuts the file to `size` bytes and syncs the new size. */
+export async function truncateDurably(fd: number, size: number): Promise<void> {
+  ftruncateSync(fd, size);
+  await datasync(fd);
 }
 
 export function datasync(fd: number): Promise<void> {

@@ -8,6 +8,14 @@ export interface LogStoreOptions {
   /** The active segment is closed and a new one started once it holds this many bytes. Default 64 MiB. */
   readonly segmentMaxBytes?: number;
   /**
+   * The active segment's file is extended ahead of the writes by writing zeros, this many bytes at a time (synced
+   * with the commit that extends it); the segment is cut back to its data when the next one starts. A commit that
+   * only overwrites zeros already on disk changes no file metadata, so its fdatasync does not wait for the file
+   * system's journal: on this project's test machine (ext4) one small commit's fdatasync took ~93 µs instead of
+   * ~143 µs. 0 appends to the file instead. Default 4 MiB.
+   */
+  readonly preallocateBytes?: number;
+  /**
    * When more segments than this exist, groups whose latest full state still lives in the oldest segment are
    * rewritten into the active one, so the oldest can be deleted. Default 4.
    */
@@ -54,6 +62,7 @@ export function resolveLogStoreOptions(options: LogStoreOptions): ResolvedLogSto
   const resolved: ResolvedLogStoreOptions = {
     dir: options.dir,
     segmentMaxBytes: options.segmentMaxBytes ?? 64 * MiB,
+    preallocateBytes: options.preallocateBytes ?? 4 * MiB,
     checkpointSegments: options.checkpointSegments ?? 4,
     checkpointMaxBytes: options.checkpointMaxBytes ?? 16 * MiB,
     cacheMaxBytes: options.cacheMaxBytes ?? 64 * MiB,
@@ -68,6 +77,7 @@ export function resolveLogStoreOptions(options: LogStoreOptions): ResolvedLogSto
     clock: options.clock ?? (() => performance.now()),
   };
   requireInteger('segmentMaxBytes', resolved.segmentMaxBytes, 1024, 1024 * MiB);
+  requireInteger('preallocateBytes', resolved.preallocateBytes, 0, 1024 * MiB);
   requireInteger('checkpointSegments', resolved.checkpointSegments, 2, 1_000_000);
   requireInteger('checkpointMaxBytes', resolved.checkpointMaxBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('cacheMaxBytes', resolved.cacheMaxBytes, 0, Number.MAX_SAFE_INTEGER);

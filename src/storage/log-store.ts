@@ -6,7 +6,16 @@ import type { ConfState, Entry, GroupId, HardState, Snapshot } from '../consensu
 import { DirLock } from './dir-lock.js';
 import { EntryCache } from './entry-cache.js';
 import { StorageError } from './errors.js';
-import { datasync, fsyncDirectory, ioError, SYNC_WRITE_MAX_BYTES, writeFully, writeFullySync } from './fs-util.js';
+import {
+  datasync,
+  fsyncDirectory,
+  ioError,
+  SYNC_WRITE_MAX_BYTES,
+  truncateDurably,
+  writeFully,
+  writeFullySync,
+  zeroFillSync,
+} from './fs-util.js';
 import { GroupLogView, type GroupStateSource } from './group-log-view.js';
 import { GroupState } from './group-state.js';
 import {
@@ -86,7 +95,10 @@ interface ActiveSegment {
   readonly seq: number;
   readonly fd: number;
   readonly salt: number;
+  /** Bytes of data: where the next commit goes. */
   size: number;
+  /** The file's length: `size` plus the zeros written ahead of the data (options.preallocateBytes). */
+  allocated: number;
 }
 
 /** Entries per ENTRIES record when a group is rewritten. */
@@ -205,7 +217,8 @@ export class LogStore implements GroupStateSource {
     if (last === undefined) {
       await this.startSegment(1);
     } else {
-      this.active = { seq: last.seq, fd: this.segmentFds.get(last.seq)!, salt: last.salt, size: last.size };
+      const fd = this.segmentFds.get(last.seq)!;
+      this.active = { seq: last.seq, fd, salt: last.salt, size: last.size, allocated: last.fileBytes };
       this.closedSegmentBytes.delete(last.seq);
     }
     await this.collectGarbage();
@@ -616,6 +629,7 @@ export class LogStore implements GroupStateSource {
       // A small commit is written here, so that its fdatasync starts before this call returns (no await).
       if (batch.length > SYNC_WRITE_MAX_BYTES) await writeFully(this.active.fd, batch, fileBase);
       else writeFullySync(this.active.fd, batch, fileBase);
+      this.preallocate(fileBase + batch.length);
     } catch (error) {
       throw ioError(error, 'writing to the log');
     }
@@ -663,6 +677,19 @@ export class LogStore implements GroupStateSource {
     for (const call of calls) call.resolve();
     this.bytesSinceCheckpoint += userBytes;
     await this.collectGarbage();
+  }
+
+  /**
+   * When the data now reaches past the zeros written ahead of it, writes the next options.preallocateBytes of
+   * zeros after `dataEnd` (never past segmentMaxBytes: the segment is closed there). The commit's fdatasync makes
+   * them durable together with the new file length; the commits after it overwrite zeros only.
+   */
+  private preallocate(dataEnd: number): void {
+    const active = this.active;
+    if (dataEnd <= active.allocated || this.options.preallocateBytes === 0) return;
+    const target = Math.max(dataEnd, Math.min(dataEnd + this.options.preallocateBytes, this.options.segmentMaxBytes));
+    if (target > dataEnd) zeroFillSync(active.fd, dataEnd, target);
+    active.allocated = target;
   }
 
   /** Writes the data files of the snapshots in this commit (synced, with the directory) before the commit. */
@@ -773,6 +800,16 @@ export class LogStore implements GroupStateSource {
 
   /** Creates segment `seq`, durable before anything is written to it, and makes it the active one. */
   private async startSegment(seq: number): Promise<void> {
+    const previous = this.active as ActiveSegment | undefined; // unset while opening a brand-new store
+    if (previous !== undefined && previous.allocated > previous.size) {
+      // A closed segment holds data only; cut (and synced) before the next segment exists.
+      try {
+        await truncateDurably(previous.fd, previous.size);
+      } catch (error) {
+        throw ioError(error, `closing log segment ${previous.seq}`);
+      }
+      previous.allocated = previous.size;
+    }
     const salt = randomBytes(4).readUInt32LE(0);
     let fd: number;
     try {
@@ -780,10 +817,9 @@ export class LogStore implements GroupStateSource {
     } catch (error) {
       throw ioError(error, `creating log segment ${seq}`);
     }
-    const previous = this.active as ActiveSegment | undefined; // unset while opening a brand-new store
     if (previous !== undefined) this.closedSegmentBytes.set(previous.seq, previous.size);
     this.segmentFds.set(seq, fd);
-    this.active = { seq, fd, salt, size: SEGMENT_HEADER_BYTES };
+    this.active = { seq, fd, salt, size: SEGMENT_HEADER_BYTES, allocated: SEGMENT_HEADER_BYTES };
   }
 
   /**

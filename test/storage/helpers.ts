@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogStorage } from '../../src/consensus/log-storage.js';
@@ -17,6 +17,18 @@ export const CONF: ConfState = {
 export function tempDir(prefix = 'cairn-storage-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Bytes of `data` up to its last non-zero byte: what a log segment holds apart from its preallocated zeros. */
+export function nonZeroLength(data: Uint8Array): number {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  return end;
+}
+
+/** nonZeroLength of a file. */
+export function fileDataBytes(path: string): number {
+  return nonZeroLength(readFileSync(path));
 }
 
 export function entry(index: number, term: number, bytes = 8, fill = index): Entry {

@@ -17,7 +17,7 @@ import { StorageError } from '../../src/storage/errors.js';
 import { LogStore } from '../../src/storage/log-store.js';
 import type { LogStoreOptions } from '../../src/storage/log-store-options.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { CONF, entries, tempDir } from './helpers.js';
+import { CONF, entries, fileDataBytes, nonZeroLength, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -144,38 +144,138 @@ test('a torn last commit (cut short at any byte) is discarded and the rest is in
   const path = lastSegment(dir);
   const pristine = readFileSync(path);
   for (const cut of [1, 9, 30, (full - before) >> 1, full - before - 1]) {
-    writeFileSync(path, pristine.subarray(0, full - cut));
+    const torn = pristine.subarray(0, full - cut);
+    writeFileSync(path, torn);
     const store = await LogStore.open({ dir });
     assert.equal(store.group(1).lastIndex(), 16, `cut ${cut}: the last commit is gone`);
     assert.equal(store.group(1).initialState().hardState.commit, 3);
-    assert.equal(store.stats().discardedTailBytes, full - cut - before);
-    assert.equal(statSync(path).size, before, 'the torn tail is truncated away');
+    // Zeros at the very end of the torn bytes read as preallocated space, not as discarded data.
+    const discarded = Math.max(before, nonZeroLength(torn)) - before;
+    assert.equal(store.stats().discardedTailBytes, discarded);
+    if (discarded > 0) assert.equal(statSync(path).size, before, 'the torn tail is truncated away');
     await store.close();
   }
 });
 
-test('a garbled or zero-filled tail is discarded', async () => {
+test('a garbled tail is discarded; zeros after the last commit are kept as preallocated space', async () => {
   const dir = freshDir();
   const sizes = await writeBatches({ dir }, 3);
   const path = lastSegment(dir);
   const pristine = readFileSync(path);
 
   const garbled = Buffer.from(pristine);
-  for (let i = garbled.length - 12; i < garbled.length; i++) garbled[i] = 0xa5;
+  for (let i = sizes[2]! - 12; i < sizes[2]!; i++) garbled[i] = 0xa5;
   writeFileSync(path, garbled);
   let store = await LogStore.open({ dir });
   assert.equal(store.group(1).lastIndex(), 8, 'the garbled last commit is dropped');
+  assert.equal(statSync(path).size, sizes[1], 'and cut off with the zeros after it');
   await store.close();
 
   appendFileSync(path, Buffer.alloc(4096));
   store = await LogStore.open({ dir });
   assert.equal(store.group(1).lastIndex(), 8);
-  assert.equal(store.stats().discardedTailBytes, 4096);
-  assert.equal(statSync(path).size, sizes[1]);
+  assert.equal(store.stats().discardedTailBytes, 0);
+  assert.equal(statSync(path).size, sizes[1]! + 4096, 'zeros are not cut');
   await store.persist([{ group: 1, entries: entries(9, 1, 1) }]);
   await store.close();
   store = await LogStore.open({ dir });
-  assert.equal(store.group(1).lastIndex(), 9, 'writing continues after a discarded tail');
+  assert.equal(store.group(1).lastIndex(), 9, 'writing continues over the zeros');
+  await store.close();
+});
+
+test('the active segment is preallocated with zeros ahead of its data, and cut back when the next one starts', async () => {
+  const dir = freshDir();
+  const options = { dir, segmentMaxBytes: 16 * 1024, preallocateBytes: 4096 };
+  const store = await LogStore.open(options);
+  await store.bootstrap(1, CONF);
+  for (let b = 0; b < 40; b++) {
+    await store.persist([
+      { group: 1, entries: entries(b * 4 + 1, 4, 1, 400), hardState: { term: 1, vote: 'n1', commit: 0 } },
+    ]);
+    const paths = segmentPaths(dir);
+    const active = paths[paths.length - 1]!;
+    let closedBytes = 0;
+    for (const closed of paths.slice(0, -1)) {
+      const size = statSync(closed).size;
+      // A commit ends with its record count (u32 LE): up to 3 zero bytes. Preallocation would leave thousands.
+      assert.ok(size - fileDataBytes(closed) <= 3, `batch ${b}: a closed segment holds data only`);
+      closedBytes += size;
+    }
+    const dataBytes = store.stats().walBytes - closedBytes;
+    const fileBytes = statSync(active).size;
+    assert.ok(fileBytes >= dataBytes, `batch ${b}: the file holds the data`);
+    assert.ok(fileBytes <= Math.max(dataBytes + 4096, 16 * 1024), `batch ${b}: at most one chunk ahead`);
+    if (dataBytes < 16 * 1024) assert.ok(fileBytes > dataBytes, `batch ${b}: zeros follow the data`);
+  }
+  assert.ok(store.stats().segments >= 3, `several segments (${store.stats().segments})`);
+  const before = fingerprint(store);
+  await store.close();
+  const reopened = await LogStore.open(options);
+  assert.deepEqual(fingerprint(reopened), before);
+  assert.equal(reopened.stats().discardedTailBytes, 0);
+  await reopened.close();
+});
+
+test('with preallocateBytes 0 the log is appended: files end at their data', async () => {
+  const dir = freshDir();
+  const sizes = await writeBatches({ dir, preallocateBytes: 0 }, 3);
+  assert.equal(statSync(lastSegment(dir)).size, sizes[2]);
+});
+
+/** Writes 3 commits of one 2,000-byte entry each (every commit spans whole sectors); returns the data sizes. */
+async function writeWideBatches(dir: string): Promise<number[]> {
+  const store = await LogStore.open({ dir });
+  await store.bootstrap(1, CONF);
+  const sizes: number[] = [];
+  for (let b = 0; b < 3; b++) {
+    await store.persist([{ group: 1, entries: entries(b + 1, 1, 1, 2000) }]);
+    sizes.push(store.stats().walBytes);
+  }
+  await store.close();
+  return sizes;
+}
+
+test('a commit torn on its way into zeros (a sector missing, its COMMIT intact) is discarded', async () => {
+  const dir = freshDir();
+  const sizes = await writeWideBatches(dir);
+  const path = lastSegment(dir);
+  const torn = readFileSync(path);
+  const sector = Math.ceil((sizes[1]! + 100) / 512) * 512;
+  assert.ok(sector + 512 < sizes[2]! - 30, 'the zeroed sector is before the last COMMIT record');
+  torn.fill(0, sector, sector + 512);
+  writeFileSync(path, torn);
+  const store = await LogStore.open({ dir });
+  assert.equal(store.group(1).lastIndex(), 2, 'the unfinished commit is dropped');
+  assert.ok(store.stats().discardedTailBytes > 0);
+  assert.equal(statSync(path).size, sizes[1], 'its bytes are cut off');
+  await store.persist([{ group: 1, entries: entries(3, 1, 1) }]);
+  await store.close();
+  const reopened = await LogStore.open({ dir });
+  assert.equal(reopened.group(1).lastIndex(), 3);
+  await reopened.close();
+});
+
+test('a flipped bit before the last COMMIT, or zeros in a commit followed by later ones, is CORRUPTED', async () => {
+  const dir = freshDir();
+  const sizes = await writeWideBatches(dir);
+  const path = lastSegment(dir);
+  const pristine = readFileSync(path);
+
+  const flipped = Buffer.from(pristine);
+  flipped[sizes[1]! + 700] = flipped[sizes[1]! + 700]! ^ 0x04;
+  writeFileSync(path, flipped);
+  await assertOpenFails({ dir }, 'CORRUPTED');
+
+  const zeroedEarlier = Buffer.from(pristine);
+  const sector = Math.ceil((sizes[0]! + 100) / 512) * 512;
+  assert.ok(sector + 512 < sizes[1]! - 30);
+  zeroedEarlier.fill(0, sector, sector + 512);
+  writeFileSync(path, zeroedEarlier);
+  await assertOpenFails({ dir }, 'CORRUPTED');
+
+  writeFileSync(path, pristine);
+  const store = await LogStore.open({ dir });
+  assert.equal(store.group(1).lastIndex(), 3);
   await store.close();
 });
 

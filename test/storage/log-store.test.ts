@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { LogCompactedError, LogUnavailableError } from '../../src/consensus/errors.js';
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import { LogStore } from '../../src/storage/log-store.js';
 import type { LogStoreOptions } from '../../src/storage/log-store-options.js';
-import { CONF, entries, entry, tempDir } from './helpers.js';
+import { CONF, entries, entry, fileDataBytes, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -256,16 +256,16 @@ test('flush() starts the commit of what is queued at once; later writes of the s
   syncs.length = 0;
   const walDir = join(dir, 'wal');
   const segment = join(walDir, readdirSync(walDir).find((f) => f.endsWith('.wal'))!);
-  const before = statSync(segment).size;
+  const before = fileDataBytes(segment);
 
   const first = store.persist([{ group: 1, entries: entries(1, 2, 1), hardState: { term: 1, vote: 'n1', commit: 0 } }]);
-  assert.equal(statSync(segment).size, before, 'without flush() nothing is written before the microtask');
+  assert.equal(fileDataBytes(segment), before, 'without flush() nothing is written before the microtask');
   store.flush();
-  const written = statSync(segment).size;
+  const written = fileDataBytes(segment);
   assert.ok(written > before, 'flush() wrote the commit before returning');
   const second = store.persist([{ group: 2, entries: entries(1, 1, 1) }]);
   store.flush(); // a commit is in flight: no effect, the write waits for the next one
-  assert.equal(statSync(segment).size, written);
+  assert.equal(fileDataBytes(segment), written);
   const order: string[] = [];
   await Promise.all([first.then(() => order.push('first')), second.then(() => order.push('second'))]);
   assert.deepEqual(order, ['first', 'second']);
