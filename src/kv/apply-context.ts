@@ -45,7 +45,7 @@ export interface ApplyContextOptions {
  *
  * Every write command runs in a revision scope: all its changes share revision + 1, and the revision moves
  * only if something changed. A command either fully applies or leaves no trace: single-key commands check
- * everything before writing; a transaction runs in a nested lmdb transaction that is rolled back on error.
+ * everything before writing; a transaction's writes are undone when one of its operations fails (KvTables.nested).
  */
 export class ApplyContext {
   readonly published: RevisionEvents[] = [];
@@ -354,7 +354,7 @@ export class ApplyContext {
     try {
       responses = this.tables.nested(() => ops.map((op) => this.txnOp(op)));
     } catch (error) {
-      // The nested lmdb transaction was rolled back; forget its events too.
+      // Its table writes were undone; forget its events too.
       scope.events.length = eventsBefore;
       this.eventsWritten = writtenBefore;
       throw error;

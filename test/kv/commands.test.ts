@@ -257,6 +257,42 @@ test('txn is atomic: an op failing after others wrote undoes them all', async ()
   await store.close();
 });
 
+test('txn undo covers long keys, their group markers, lease attachments and history', async () => {
+  const store = await openStore();
+  const longKey = 'p'.repeat(4050); // over 4,000 bytes: stored in the long table under a group marker
+  const sibling = `${'p'.repeat(4000)}${'q'.repeat(60)}`;
+  apply(store, { type: 'leaseGrant', id: 1, ttlSeconds: 10 });
+  apply(store, put(longKey, 'one'), put('keep', 'k', { lease: 1 }));
+  const before = store.checksum();
+  failed(
+    apply1(store, {
+      type: 'txn',
+      compare: [],
+      success: [
+        { type: 'put', key: sibling, value: bytes('two') }, // a new member of the long key's group
+        { type: 'put', key: 'x', value: bytes('x'), lease: 1 }, // attached to lease 1
+        { type: 'delete', key: longKey }, // leaves the group
+        { type: 'put', key: 'keep', value: bytes('moved') }, // detached from lease 1
+        { type: 'put', key: 'y', value: bytes('y'), lease: 42 }, // fails: no such lease
+      ],
+      failure: [],
+    }),
+    'LEASE_NOT_FOUND',
+  );
+  assert.equal(store.checksum(), before, 'records, leases and history are as before');
+  assert.deepEqual(
+    store.range({ prefix: 'p' }).kvs.map((kv) => [kv.key.length, text(kv.value)]),
+    [[4050, 'one']],
+  );
+  assert.equal(store.lease(1)?.keys, 1);
+  // The lease's attachments were restored too: revoking it deletes exactly 'keep'.
+  apply(store, { type: 'leaseRevoke', id: 1 });
+  assert.equal(store.get('keep'), null);
+  assert.equal(store.get('x'), null);
+  assert.equal(text(store.get(longKey)!.value), 'one');
+  await store.close();
+});
+
 test('leases: grant, attach, detach, move, revoke deletes attached keys in one revision', async () => {
   const store = await openStore();
   const grant = ok(apply1(store, { type: 'leaseGrant', id: 1, ttlSeconds: 10 }));
