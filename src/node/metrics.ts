@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { PeerStats } from '../transport/stats.js';
+import { ArrayHistogram } from './array-histogram.js';
 import { RequestMetrics } from './request-metrics.js';
 
 /** The node's Prometheus metrics (served at GET /metrics). One registry per node, so tests can run several. */
@@ -8,9 +9,10 @@ export class NodeMetrics {
   private readonly requests: RequestMetrics;
   readonly proposals: Counter;
   readonly proposalEntries: Counter;
-  readonly commitSeconds: Histogram;
-  readonly persistSeconds: Histogram;
-  readonly fsyncSeconds: Histogram;
+  /** Observed per write: kept in plain arrays, not prom-client Histograms (see array-histogram.ts). */
+  readonly commitSeconds: ArrayHistogram;
+  readonly persistSeconds: ArrayHistogram;
+  readonly fsyncSeconds: ArrayHistogram;
   readonly applied: Gauge;
   readonly commitIndex: Gauge;
   readonly applyLag: Gauge;
@@ -42,24 +44,20 @@ export class NodeMetrics {
       help: "Log entries this node proposed for writes as leader (a turn's writes share one; proposals / entries = batch size)",
       registers: r,
     });
-    this.commitSeconds = new Histogram({
-      name: 'cairn_raft_commit_duration_seconds',
-      help: 'From proposal to applied on the leader, per log entry',
-      buckets: latency,
-      registers: r,
-    });
-    this.persistSeconds = new Histogram({
-      name: 'cairn_raft_persist_duration_seconds',
-      help: 'Time to make one Ready durable (group commit)',
-      buckets: latency,
-      registers: r,
-    });
-    this.fsyncSeconds = new Histogram({
-      name: 'cairn_storage_fsync_duration_seconds',
-      help: 'Duration of each log sync (fdatasync)',
-      buckets: latency,
-      registers: r,
-    });
+    const histogram = (name: string, help: string): ArrayHistogram => {
+      const h = new ArrayHistogram(name, help, latency);
+      this.registry.registerMetric(h as unknown as Parameters<Registry['registerMetric']>[0]);
+      return h;
+    };
+    this.commitSeconds = histogram(
+      'cairn_raft_commit_duration_seconds',
+      'From proposal to applied on the leader, per log entry',
+    );
+    this.persistSeconds = histogram(
+      'cairn_raft_persist_duration_seconds',
+      'Time to make one Ready durable (group commit)',
+    );
+    this.fsyncSeconds = histogram('cairn_storage_fsync_duration_seconds', 'Duration of each log sync (fdatasync)');
     this.applied = new Gauge({ name: 'cairn_raft_applied_index', help: 'Highest applied log index', registers: r });
     this.commitIndex = new Gauge({
       name: 'cairn_raft_commit_index',

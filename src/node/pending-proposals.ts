@@ -28,7 +28,8 @@ interface Pending {
   readonly isMine: IsMine;
   readonly mode: AckMode;
   readonly waiters: readonly ProposalWaiter[];
-  readonly timer: NodeJS.Timeout;
+  /** When it times out (the clock's ms). */
+  readonly deadlineMs: number;
   /** ack=all: the results, held until every voter holds the entry. */
   applied?: ApplyResult[];
 }
@@ -38,12 +39,21 @@ interface Pending {
  * proposal when it carries the proposal's identity (its proposal id; for a membership change, its bytes) —
  * whatever its term: Multi-Paxos re-proposes accepted values under a new ballot. Another entry at that index
  * proves the proposal was replaced, so it surely did not take effect. No answer in time means the outcome is
- * unknown (TIMEOUT). A batch entry's writes share its fate and its one timer.
+ * unknown (TIMEOUT). A batch entry's writes share its fate and its deadline.
+ *
+ * One timer serves every deadline. All proposals get the same timeout, so the map's insertion order is deadline
+ * order, and the timer only ever needs to fire at the first pending proposal's deadline. A timer per proposal
+ * cost a setTimeout and a clearTimeout per write (~5 µs of the leader's CPU per put at 1 in flight, in the
+ * profile of 2026-11-28); this one is re-armed once per timeout period.
  */
 export class PendingProposals {
   private readonly byIndex = new Map<number, Pending>();
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Entries (not writes) waiting. */
   get size(): number {
@@ -72,11 +82,27 @@ export class PendingProposals {
       this.settle(index, earlier);
       rejectAll(earlier, replaced());
     }
-    const timer = setTimeout(() => {
-      const p = this.byIndex.get(index);
-      if (p?.timer !== timer) return;
+    this.byIndex.set(index, { term, isMine, mode, waiters, deadlineMs: this.now() + this.timeoutMs });
+    if (mode === 'all') this.waitingForAll++;
+    if (this.timer === null) this.armTimer(this.timeoutMs);
+    else this.timer.ref();
+  }
+
+  private armTimer(delayMs: number): void {
+    this.timer = setTimeout(this.expire, Math.max(1, Math.ceil(delayMs)));
+  }
+
+  /** Times out every proposal whose deadline has passed, then waits for the next deadline. */
+  private readonly expire = (): void => {
+    this.timer = null;
+    const now = this.now();
+    for (const [index, p] of this.byIndex) {
+      if (p.deadlineMs > now) {
+        this.armTimer(p.deadlineMs - now);
+        return;
+      }
       this.settle(index, p);
-      const detail = mode === 'all' ? ' (not every voter confirmed it)' : '';
+      const detail = p.mode === 'all' ? ' (not every voter confirmed it)' : '';
       rejectAll(
         p,
         new ApiError(
@@ -84,10 +110,8 @@ export class PendingProposals {
           `no answer within ${this.timeoutMs} ms${detail}: the write may or may not have taken effect`,
         ),
       );
-    }, this.timeoutMs);
-    this.byIndex.set(index, { term, isMine, mode, waiters, timer });
-    if (mode === 'all') this.waitingForAll++;
-  }
+    }
+  };
 
   /** The leader made entries up to (index, term) durable locally: ack=leader writes are answered. */
   persistedLocally(lastIndex: number, termAt: (index: number) => number | undefined): void {
@@ -146,11 +170,17 @@ export class PendingProposals {
       this.settle(i, p);
       rejectAll(p, error);
     }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
+  /**
+   * Removes a proposal that is answered now. The timer stays (it re-arms itself for what is left); with nothing
+   * left it no longer keeps the process alive (ref/unref only flip a flag, unlike clearTimeout + setTimeout).
+   */
   private settle(index: number, p: Pending): void {
-    clearTimeout(p.timer);
     this.byIndex.delete(index);
+    if (this.byIndex.size === 0 && this.timer !== null) this.timer.unref();
     if (p.mode === 'all') this.waitingForAll--;
   }
 }

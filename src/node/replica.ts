@@ -136,7 +136,7 @@ export class Replica {
       disableProposalForwarding: true,
     }) as ConsensusEngine<ConsensusMessage>;
     this.lastSnapshotIndex = storage.snapshotMeta().index;
-    this.proposals = new PendingProposals(d.config.requestTimeoutMs);
+    this.proposals = new PendingProposals(d.config.requestTimeoutMs, d.now);
     this.proposalIds = new ProposalIds(() => d.random.next());
     this.linearizableReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) => this.engine.readIndex(ctx * 2));
     this.leaseReads = new ReadBatcher(d.config.requestTimeoutMs, (ctx) =>

@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
+import { ArrayHistogram } from './array-histogram.js';
 
 /**
  * The per-request HTTP metrics — `cairn_http_requests_total{route,method,code}` and
@@ -25,7 +26,7 @@ export class RequestMetrics {
   private readonly pending: PendingCount[] = [];
   /** route → method → status code → its count: nested so that a request's lookup builds no key string. */
   private readonly byRoute = new Map<string, Map<string, Map<number, PendingCount>>>();
-  private readonly latency: LatencyByRoute;
+  private readonly latency: ArrayHistogram;
 
   constructor(registry: Registry, latencyBucketsSeconds: readonly number[]) {
     const pending = this.pending;
@@ -43,10 +44,11 @@ export class RequestMetrics {
         }
       },
     });
-    this.latency = new LatencyByRoute(
+    this.latency = new ArrayHistogram(
       'cairn_http_request_duration_seconds',
       'HTTP request latency by route',
       latencyBucketsSeconds,
+      'route',
     );
     registry.registerMetric(this.latency as unknown as Parameters<Registry['registerMetric']>[0]);
   }
@@ -71,61 +73,6 @@ export class RequestMetrics {
       this.pending.push(p);
     }
     p.n++;
-    this.latency.observe(route, seconds);
-  }
-}
-
-interface RouteSeries {
-  /** Observations per bucket (not cumulative); the last one is +Inf. */
-  readonly counts: Float64Array;
-  sum: number;
-  count: number;
-}
-
-/** A histogram labelled by route, in the shape prom-client's registry formats (what its Histogram.get returns). */
-class LatencyByRoute {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly routes = new Map<string, RouteSeries>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly upperBounds: readonly number[],
-  ) {}
-
-  observe(route: string, value: number): void {
-    if (!Number.isFinite(value)) return;
-    let series = this.routes.get(route);
-    if (series === undefined) {
-      series = { counts: new Float64Array(this.upperBounds.length + 1), sum: 0, count: 0 };
-      this.routes.set(route, series);
-    }
-    let i = 0;
-    while (i < this.upperBounds.length && value > this.upperBounds[i]!) i++;
-    series.counts[i]!++;
-    series.sum += value;
-    series.count++;
-  }
-
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    aggregator: string;
-    values: { metricName: string; labels: Record<string, string | number>; value: number }[];
-  }> {
-    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
-    for (const [route, series] of this.routes) {
-      let cumulative = 0;
-      for (let i = 0; i <= this.upperBounds.length; i++) {
-        cumulative += series.counts[i]!;
-        const le = i < this.upperBounds.length ? this.upperBounds[i]! : '+Inf';
-        values.push({ metricName: `${this.name}_bucket`, labels: { le, route }, value: cumulative });
-      }
-      values.push({ metricName: `${this.name}_sum`, labels: { route }, value: series.sum });
-      values.push({ metricName: `${this.name}_count`, labels: { route }, value: series.count });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    this.latency.observe(seconds, route);
   }
 }

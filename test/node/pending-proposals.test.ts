@@ -121,6 +121,43 @@ describe('pending proposals', () => {
     await assert.rejects(pending.waitOne(1, 1, 'quorum', byId(1)), (e: { code: string }) => e.code === 'TIMEOUT');
   });
 
+  test('one timer serves every deadline: each proposal times out at its own, an answered one never', async () => {
+    const pending = new PendingProposals(40);
+    const start = performance.now();
+    const rejectedAt = (p: Promise<ProposalOutcome>) =>
+      p.then(
+        () => assert.fail('answered'),
+        (e: { code: string }) => {
+          assert.equal(e.code, 'TIMEOUT');
+          return performance.now() - start;
+        },
+      );
+    const first = rejectedAt(pending.waitOne(1, 1, 'quorum', byId(1)));
+    const answered = pending.waitOne(2, 1, 'quorum', byId(2));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = rejectedAt(pending.waitOne(3, 1, 'quorum', byId(3)));
+    applyEntry(pending, entry(2, 1, wrapProposal(2, put)), [result]);
+    assert.deepEqual(await answered, { kind: 'applied', result });
+    const firstMs = await first;
+    assert.ok(firstMs >= 40, `the first timed out at ${firstMs} ms, not before its deadline`);
+    assert.equal(pending.size, 1, 'the second is still waiting');
+    const secondMs = await second;
+    assert.ok(secondMs >= 60, `the second timed out at ${secondMs} ms, not at the first's deadline`);
+    assert.equal(pending.size, 0);
+
+    // The timer was set for a proposal answered since: it fires for nothing, then waits for the next deadline.
+    const again = new PendingProposals(40);
+    const restart = performance.now();
+    const early = again.waitOne(1, 1, 'quorum', byId(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const late = again.waitOne(2, 1, 'quorum', byId(2));
+    applyEntry(again, entry(1, 1, wrapProposal(1, put)), [result]);
+    assert.deepEqual(await early, { kind: 'applied', result });
+    await assert.rejects(late, (e: { code: string }) => e.code === 'TIMEOUT');
+    const lateMs = performance.now() - restart;
+    assert.ok(lateMs >= 60, `timed out at ${lateMs} ms, not at the answered proposal's deadline`);
+  });
+
   test('a batch entry: each write gets its own command result, in order', async () => {
     const pending = new PendingProposals(10_000);
     const { waiters: ws, outcomes } = waiters(3);
