@@ -80,12 +80,17 @@ export class ApplyContext {
   applyItem(item: ApplyItem, out: ApplyResult[]): void {
     const index = item.index;
     const commands = item.commands;
+    const decoded = item.decoded;
     if (commands !== undefined) {
-      for (const data of commands) out.push(this.applyCommand(index, data));
+      for (let i = 0; i < commands.length; i++) {
+        const command = decoded?.[i];
+        out.push(command ? this.applyValidated(index, command) : this.applyCommand(index, commands[i]!));
+      }
     } else if (item.data === null || item.data.length === 0) {
       out.push({ ok: true, type: 'noop', index, revision: this.s.revision });
     } else {
-      out.push(this.applyCommand(index, item.data));
+      const command = decoded?.[0];
+      out.push(command ? this.applyValidated(index, command) : this.applyCommand(index, item.data));
     }
     this.s.appliedIndex = index;
   }
@@ -100,6 +105,11 @@ export class ApplyContext {
     } catch (error) {
       return this.errorResult(index, type, error);
     }
+    return this.applyValidated(index, command);
+  }
+
+  /** Applies a command validateCommand() returned (decoded from the log, or the leader's own). */
+  private applyValidated(index: number, command: KvCommand): ApplyResult {
     try {
       return this.execute(index, command);
     } catch (error) {

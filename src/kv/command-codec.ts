@@ -269,6 +269,18 @@ export function encodeCommand(command: KvCommand, limits: KvLimits = DEFAULT_LIM
   return packr.pack(validateCommand(command, limits));
 }
 
+/**
+ * Encodes a command validateCommand() returned, and says whether the command object itself may be applied in
+ * place of decoding these bytes again (a leader applying its own proposal): a put or a delete, whose decoded form
+ * is exactly the validated one (tested). A put's value is copied first, so bytes the caller still holds (a request
+ * body) can never change what is applied. Other commands (txn, leases, ranges) are decoded from the log as before.
+ */
+export function encodeValidated(validated: KvCommand): { encoded: Uint8Array; applicable: KvCommand | null } {
+  const encoded = packr.pack(validated);
+  if (validated.type === 'put') return { encoded, applicable: { ...validated, value: validated.value.slice() } };
+  return { encoded, applicable: validated.type === 'delete' ? validated : null };
+}
+
 /** Decodes msgpack without validating; throws KvError INVALID_COMMAND for undecodable bytes. */
 export function unpackCommand(data: Uint8Array): unknown {
   try {

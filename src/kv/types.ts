@@ -144,6 +144,11 @@ export interface ApplyItem {
   readonly data: Uint8Array | null;
   /** The commands of a batch entry (then `data` is ignored). */
   readonly commands?: readonly Uint8Array[];
+  /**
+   * The leader's own proposal: per command (of `commands`, or the one in `data`), the validated command the bytes
+   * were encoded from (encodeValidated's `applicable`), applied instead of decoding them; null to decode.
+   */
+  readonly decoded?: readonly (KvCommand | null)[];
 }
 
 interface ResultBase {

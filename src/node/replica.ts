@@ -6,7 +6,7 @@ import { decodeConfChange, encodeConfChange } from '../consensus/conf-change-cod
 import { createEngine } from '../consensus/create-engine.js';
 import { ConsensusError } from '../consensus/errors.js';
 import type { ConfChange, ConsensusEngine, Entry, Ready, Snapshot, SoftState } from '../consensus/types.js';
-import { encodeCommand } from '../kv/command-codec.js';
+import { encodeValidated, validateCommand } from '../kv/command-codec.js';
 import { isKvError } from '../kv/errors.js';
 import { Lessor } from '../kv/lessor.js';
 import type { KvSnapshotWriter } from '../kv/snapshot.js';
@@ -72,6 +72,8 @@ export interface ReplicaDeps {
 /** A write accepted by proposeCommand, proposed to the engine at the next pump (with the others of the turn). */
 interface QueuedWrite {
   readonly command: Uint8Array;
+  /** The command the bytes encode, to apply without decoding them (encodeValidated), or null. */
+  readonly applicable: KvCommand | null;
   readonly ack: AckMode;
   readonly waiter: ProposalWaiter;
 }
@@ -116,6 +118,15 @@ export class Replica {
   private lastTickAt: number;
   /** When each write this leader proposed was placed, by index (for the commit latency metric). */
   private readonly proposedAt = new Map<number, number>();
+  /**
+   * The commands of this leader's proposals by log index, with the proposal id: when the entry applied at the
+   * index carries that id, its commands are applied from these objects instead of being decoded again (at 256
+   * writes in flight, decoding and validating them was 6 % of the leader's CPU). Cleared with proposedAt.
+   */
+  private readonly proposedCommands = new Map<
+    number,
+    { readonly id: number; readonly commands: (KvCommand | null)[] }
+  >();
   /** Writes accepted since the last pump, proposed by it (see flushWrites). */
   private queuedWrites: QueuedWrite[] = [];
 
@@ -213,14 +224,15 @@ export class Replica {
     if (this.closed) throw new ApiError('UNAVAILABLE', 'the node is shutting down');
     if (!this.isLeader) throw new NotLeaderError(this.soft.leader);
     let encoded: Uint8Array;
+    let applicable: KvCommand | null;
     try {
-      encoded = encodeCommand(command, this.d.kv.limits);
+      ({ encoded, applicable } = encodeValidated(validateCommand(command, this.d.kv.limits)));
     } catch (error) {
       if (isKvError(error)) throw kvToApiError(error.code, error.message);
       throw error;
     }
     const outcome = new Promise<ProposalOutcome>((resolve, reject) => {
-      this.queuedWrites.push({ command: encoded, ack, waiter: { resolve, reject } });
+      this.queuedWrites.push({ command: encoded, applicable, ack, waiter: { resolve, reject } });
     });
     this.schedulePump();
     return outcome;
@@ -298,6 +310,9 @@ export class Replica {
     this.d.metrics.proposals.inc(count);
     this.d.metrics.proposalEntries.inc();
     this.proposedAt.set(placed.index, this.d.now());
+    const commands: (KvCommand | null)[] = [];
+    for (let i = start; i < end; i++) commands.push(writes[i]!.applicable);
+    this.proposedCommands.set(placed.index, { id: firstId, commands });
     this.proposals.wait(placed.index, placed.term, mode, (_entry, id) => id === firstId, waiters);
   }
 
@@ -509,8 +524,21 @@ export class Replica {
       if (e.index <= this.d.kv.appliedIndex) continue; // covered by an installed snapshot
       let proposal: UnwrappedProposal | null = null;
       if (e.type === 'normal') proposal = unwrapProposal(e.data);
-      if (proposal?.commands) items.push({ index: e.index, data: null, commands: proposal.commands });
-      else items.push({ index: e.index, data: proposal === null ? null : proposal.command });
+      // Our own proposal (the same id, so the same bytes): apply the command objects they were encoded from.
+      const mine = this.proposedCommands.get(e.index);
+      if (mine !== undefined) this.proposedCommands.delete(e.index);
+      const count = proposal?.commands ? proposal.commands.length : 1;
+      const decoded = mine !== undefined && mine.id === proposal?.id && mine.commands.length === count;
+      if (proposal?.commands) {
+        items.push(
+          decoded
+            ? { index: e.index, data: null, commands: proposal.commands, decoded: mine.commands }
+            : { index: e.index, data: null, commands: proposal.commands },
+        );
+      } else {
+        const data = proposal === null ? null : proposal.command;
+        items.push(decoded ? { index: e.index, data, decoded: mine.commands } : { index: e.index, data });
+      }
       applying.push(e);
       proposalIds.push(proposal === null ? null : proposal.id);
       if (e.type === 'confChange') this.applyMembership(e);
@@ -577,6 +605,7 @@ export class Replica {
     if (soft.role !== 'leader' && wasLeader) {
       this.lessor.demote();
       this.proposedAt.clear();
+      this.proposedCommands.clear();
     }
   }
 
@@ -705,6 +734,7 @@ export class Replica {
       // A descriptor we cannot read leaves the registry as it is; membership changes will correct it.
     }
     this.proposals.coveredBySnapshot(snapshot.meta.index);
+    this.proposedCommands.clear();
     this.lessor.demote();
     for (const l of this.d.kv.leases()) this.lessor.grant(l.id, l.ttlSeconds);
     this.lastSnapshotIndex = snapshot.meta.index;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
+import { decodeCommand, encodeValidated, validateCommand } from '../../src/kv/command-codec.js';
 import { resolveLimits } from '../../src/kv/options.js';
 import type { KvStore } from '../../src/kv/store.js';
 import type { ApplyItem, ApplyResult, Compare, KvCommand, TxnOp } from '../../src/kv/types.js';
@@ -212,6 +213,61 @@ test('commands proposed together in one entry give the same results and state as
         } finally {
           await one.close();
           await batched.close();
+        }
+      },
+    ),
+    { numRuns: 100, seed: 20261128 },
+  );
+});
+
+/**
+ * What a leader proposes: commands it validated (a command the proposer refuses is never proposed), encoded with
+ * encodeValidated, each with the command object that may be applied instead of the bytes.
+ */
+function proposed(commands: KvCommand[]): { encoded: Uint8Array; applicable: KvCommand | null }[] {
+  const out: { encoded: Uint8Array; applicable: KvCommand | null }[] = [];
+  for (const c of commands) {
+    let validated: KvCommand;
+    try {
+      validated = validateCommand(c, limits);
+    } catch {
+      continue;
+    }
+    out.push(encodeValidated(validated));
+  }
+  return out;
+}
+
+test("a leader's own commands applied from their validated objects give the same results and state as decoded", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(commandArb, { minLength: 1, maxLength: 60, size: 'medium' }),
+      fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }),
+      async (commands, sizes) => {
+        const writes = proposed(commands);
+        if (writes.length === 0) return;
+        // The decoded form of what may be applied directly is exactly the object.
+        for (const w of writes)
+          if (w.applicable) assert.deepStrictEqual(decodeCommand(w.encoded, limits), w.applicable);
+        const fromBytes = await openStore({ limits });
+        const fromObjects = await openStore({ limits });
+        try {
+          const items = splitIntoBatchEntries(
+            writes.map((w) => w.encoded),
+            sizes,
+          );
+          let at = 0;
+          const withObjects = items.map((item) => {
+            const count = item.commands?.length ?? 1;
+            const decoded = writes.slice(at, at + count).map((w) => w.applicable);
+            at += count;
+            return { ...item, decoded };
+          });
+          assert.deepStrictEqual(fromObjects.applyBatch(withObjects), fromBytes.applyBatch(items));
+          assert.equal(fromObjects.checksum(), fromBytes.checksum());
+        } finally {
+          await fromBytes.close();
+          await fromObjects.close();
         }
       },
     ),
