@@ -3,6 +3,7 @@ import { plain } from './bytes.js';
 import { KvError } from './errors.js';
 import { checkKey, selectorRange } from './keys.js';
 import { DEFAULT_LIMITS, type KvLimits } from './options.js';
+import { encodePut } from './put-encoder.js';
 import type {
   Compare,
   CompareOp,
@@ -272,12 +273,16 @@ export function encodeCommand(command: KvCommand, limits: KvLimits = DEFAULT_LIM
 /**
  * Encodes a command validateCommand() returned, and says whether the command object itself may be applied in
  * place of decoding these bytes again (a leader applying its own proposal): a put or a delete, whose decoded form
- * is exactly the validated one (tested). A put's value is copied first, so bytes the caller still holds (a request
- * body) can never change what is applied. Other commands (txn, leases, ranges) are decoded from the log as before.
+ * is exactly the validated one (tested). A put's value is taken from the encoded bytes (or copied), so bytes the
+ * caller still holds (a request body) can never change what is applied. Other commands (txn, leases, ranges) are decoded from the log as before.
  */
 export function encodeValidated(validated: KvCommand): { encoded: Uint8Array; applicable: KvCommand | null } {
+  if (validated.type === 'put') {
+    const byHand = encodePut(validated);
+    if (byHand !== null) return { encoded: byHand.bytes, applicable: { ...validated, value: byHand.value } };
+    return { encoded: packr.pack(validated), applicable: { ...validated, value: validated.value.slice() } };
+  }
   const encoded = packr.pack(validated);
-  if (validated.type === 'put') return { encoded, applicable: { ...validated, value: validated.value.slice() } };
   return { encoded, applicable: validated.type === 'delete' ? validated : null };
 }
 
