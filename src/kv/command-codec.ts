@@ -274,7 +274,8 @@ export function encodeCommand(command: KvCommand, limits: KvLimits = DEFAULT_LIM
  * Encodes a command validateCommand() returned, and says whether the command object itself may be applied in
  * place of decoding these bytes again (a leader applying its own proposal): a put or a delete, whose decoded form
  * is exactly the validated one (tested). A put's value is taken from the encoded bytes (or copied), so bytes the
- * caller still holds (a request body) can never change what is applied. Other commands (txn, leases, ranges) are decoded from the log as before.
+ * caller still holds (a request body) can never change what is applied. Other commands (txn, leases, ranges) are
+ * decoded from the log as before.
  */
 export function encodeValidated(validated: KvCommand): { encoded: Uint8Array; applicable: KvCommand | null } {
   if (validated.type === 'put') {
