@@ -70,40 +70,18 @@ const VALUE = fixstr('value');
 const LEASE = fixstr('lease');
 const PREV_KV = fixstr('prevKv');
 
+/** A fixstr header, or str8/16/32. */
 function writeStringHeader(out: Buffer, at: number, length: number): number {
   if (length < 32) {
     out[at] = 0xa0 | length;
     return at + 1;
   }
-  if (length <= 0xff) {
-    out[at] = 0xd9;
-    out[at + 1] = length;
-    return at + 2;
-  }
-  if (length <= 0xffff) {
-    out[at] = 0xda;
-    out.writeUInt16BE(length, at + 1);
-    return at + 3;
-  }
-  out[at] = 0xdb;
-  out.writeUInt32BE(length, at + 1);
-  return at + 5;
+  return writeSized(out, at, length, 0xd9, 0xda, 0xdb);
 }
 
+/** bin8/16/32. */
 function writeBinHeader(out: Buffer, at: number, length: number): number {
-  if (length <= 0xff) {
-    out[at] = 0xc4;
-    out[at + 1] = length;
-    return at + 2;
-  }
-  if (length <= 0xffff) {
-    out[at] = 0xc5;
-    out.writeUInt16BE(length, at + 1);
-    return at + 3;
-  }
-  out[at] = 0xc6;
-  out.writeUInt32BE(length, at + 1);
-  return at + 5;
+  return writeSized(out, at, length, 0xc4, 0xc5, 0xc6);
 }
 
 /** A non-negative safe integer: the smallest msgpack form (float64 above 32 bits, exact for safe integers). */
@@ -112,22 +90,27 @@ function writeUint(out: Buffer, at: number, n: number): number {
     out[at] = n;
     return at + 1;
   }
+  if (n > 0xffffffff) {
+    out[at] = 0xcb;
+    out.writeDoubleBE(n, at + 1);
+    return at + 9;
+  }
+  return writeSized(out, at, n, 0xcc, 0xcd, 0xce);
+}
+
+/** `n` (≤ 2^32 − 1) behind the smallest of three type bytes: one for 8, 16 or 32 big-endian bits. */
+function writeSized(out: Buffer, at: number, n: number, type8: number, type16: number, type32: number): number {
   if (n <= 0xff) {
-    out[at] = 0xcc;
+    out[at] = type8;
     out[at + 1] = n;
     return at + 2;
   }
   if (n <= 0xffff) {
-    out[at] = 0xcd;
+    out[at] = type16;
     out.writeUInt16BE(n, at + 1);
     return at + 3;
   }
-  if (n <= 0xffffffff) {
-    out[at] = 0xce;
-    out.writeUInt32BE(n, at + 1);
-    return at + 5;
-  }
-  out[at] = 0xcb;
-  out.writeDoubleBE(n, at + 1);
-  return at + 9;
+  out[at] = type32;
+  out.writeUInt32BE(n, at + 1);
+  return at + 5;
 }
