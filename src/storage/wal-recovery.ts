@@ -202,19 +202,18 @@ function tornWriteIntoZeros(
 ): boolean {
   if (batchSeq !== unfinishedBatchSeq) return false;
   for (let s = Math.ceil(validEnd / SECTOR_BYTES) * SECTOR_BYTES; s + SECTOR_BYTES <= commitAt; s += SECTOR_BYTES) {
-    if (endOfNonZero(buf.subarray(0, s + SECTOR_BYTES), s) === s) return true;
+    if (endOfNonZero(buf, s, s + SECTOR_BYTES) === s) return true;
   }
   return false;
 }
 
 function isZeroHeader(buf: Buffer, pos: number): boolean {
-  const end = Math.min(buf.length, pos + RECORD_HEADER_BYTES);
-  return endOfNonZero(buf.subarray(0, end), pos) === pos;
+  return endOfNonZero(buf, pos, Math.min(buf.length, pos + RECORD_HEADER_BYTES)) === pos;
 }
 
-/** The offset after the last non-zero byte at or after `from` (`from` when there is none). */
-function endOfNonZero(buf: Buffer, from: number): number {
-  let end = buf.length;
+/** The offset after the last non-zero byte in [from, to) (`from` when there is none). */
+function endOfNonZero(buf: Buffer, from: number, to = buf.length): number {
+  let end = to;
   while (end > from && buf[end - 1] === 0) end--;
   return end;
 }
