@@ -527,18 +527,11 @@ export class Replica {
       // Our own proposal (the same id, so the same bytes): apply the command objects they were encoded from.
       const mine = this.proposedCommands.get(e.index);
       if (mine !== undefined) this.proposedCommands.delete(e.index);
-      const count = proposal?.commands ? proposal.commands.length : 1;
-      const decoded = mine !== undefined && mine.id === proposal?.id && mine.commands.length === count;
-      if (proposal?.commands) {
-        items.push(
-          decoded
-            ? { index: e.index, data: null, commands: proposal.commands, decoded: mine.commands }
-            : { index: e.index, data: null, commands: proposal.commands },
-        );
-      } else {
-        const data = proposal === null ? null : proposal.command;
-        items.push(decoded ? { index: e.index, data, decoded: mine.commands } : { index: e.index, data });
-      }
+      const commands = proposal?.commands ?? undefined;
+      const count = commands ? commands.length : 1;
+      const decoded =
+        mine !== undefined && mine.id === proposal?.id && mine.commands.length === count ? mine.commands : undefined;
+      items.push({ index: e.index, data: commands ? null : (proposal?.command ?? null), commands, decoded });
       applying.push(e);
       proposalIds.push(proposal === null ? null : proposal.id);
       if (e.type === 'confChange') this.applyMembership(e);
