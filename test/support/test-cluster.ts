@@ -24,9 +24,22 @@ export interface TestClusterOptions {
   readonly args?: readonly string[];
   /** Runs once ports and data directories are chosen, before any node starts (to seed data directories). */
   readonly beforeStart?: (cluster: TestCluster) => Promise<void>;
+  /** How long start() waits for the nodes to agree on a leader. Default 20,000 ms. */
+  readonly leaderTimeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every node process this test file started that has not exited: killed if the file's process exits first. */
+const liveChildren = new Set<ChildProcess>();
+
+/** The node processes started by TestCluster in this process that are still running. */
+export function liveNodeProcesses(): readonly ChildProcess[] {
+  return [...liveChildren];
+}
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
 
 /**
  * Real Cairn node processes on loopback for integration tests: each node is `cairn start` in its own process
@@ -48,12 +61,36 @@ export class TestCluster {
     const slots = Array.from({ length: n + 4 }, (_, i) => i);
     c.base = await freePortBase('127.0.0.1', [...slots, ...slots.map((i) => i + 100)]);
     for (let i = 0; i < n; i++) c.specs.set(`n${i + 1}`, c.spec(i));
-    await options.beforeStart?.(c);
-    for (const name of c.specs.keys()) c.spawn(name, 'new');
-    await c.waitForLeader();
-    const r = await request(`http://${c.httpOf('n1')}/v1/cluster/status?local=true`);
-    c.clusterId = ((await r.body.json()) as { clusterId: string }).clusterId;
-    return c;
+    try {
+      await options.beforeStart?.(c);
+      for (const name of c.specs.keys()) c.spawn(name, 'new');
+      await c.waitForLeader(options.leaderTimeoutMs);
+      const r = await request(`http://${c.httpOf('n1')}/v1/cluster/status?local=true`);
+      c.clusterId = ((await r.body.json()) as { clusterId: string }).clusterId;
+      return c;
+    } catch (error) {
+      // The caller never gets the cluster to stop, so stop it here: a node process left running keeps the test
+      // file's process alive (its stdout pipes are open) and `node --test` waits for it forever — a CI run hung
+      // until its 90-minute limit that way after one cluster failed to elect a leader.
+      const report = c.report();
+      await c.stop();
+      throw new Error(`${(error as Error).message}\n${report}`, { cause: error });
+    }
+  }
+
+  /** Each node's process state and the end of its output, for a failure message. */
+  report(): string {
+    return [...this.specs.keys()]
+      .map((name) => {
+        const p = this.processes.get(name);
+        const state = !p
+          ? 'not running'
+          : p.exitCode !== null || p.signalCode !== null
+            ? `exited (${p.exitCode ?? p.signalCode})`
+            : 'running';
+        return `--- ${name}: ${state}\n${(this.logs.get(name) ?? []).join('').slice(-1500)}`;
+      })
+      .join('\n');
   }
 
   private spec(i: number): TestNodeSpec {
@@ -125,6 +162,8 @@ export class TestCluster {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.processes.set(name, child);
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
     return child;
   }
 
@@ -169,15 +208,18 @@ export class TestCluster {
   /** The leader, as agreed by every running node (polls until they agree). */
   async waitForLeader(timeoutMs = 20_000, among: readonly string[] = [...this.processes.keys()]): Promise<string> {
     const deadline = Date.now() + timeoutMs;
+    const said = new Map<string, string>();
     while (Date.now() < deadline) {
       const leaders = new Set<string | null>();
       for (const name of among) {
         try {
           const r = await request(`http://${this.httpOf(name)}/v1/cluster/status?local=true`, { headersTimeout: 1000 });
-          const s = (await r.body.json()) as { leader: string | null };
+          const s = (await r.body.json()) as { leader: string | null; term?: number };
           leaders.add(s.leader);
-        } catch {
+          said.set(name, `leader ${s.leader} term ${s.term}`);
+        } catch (error) {
           leaders.add(null);
+          said.set(name, String(error));
         }
       }
       const [only] = [...leaders];
@@ -185,7 +227,8 @@ export class TestCluster {
       if (leaders.size === 1 && only && among.includes(only)) return only;
       await sleep(100);
     }
-    throw new Error(`no agreed leader among ${among.join(',')}`);
+    const last = [...said].map(([name, what]) => `${name}: ${what}`).join('; ');
+    throw new Error(`no agreed leader among ${among.join(',')} (last answers: ${last})`);
   }
 
   async status(
