@@ -19,7 +19,7 @@ import { MemberRegistry } from './member-registry.js';
 import { NodeMetrics } from './metrics.js';
 import { NodeHealth } from './node-health.js';
 import { Replica, recoverSnapshotInstall } from './replica.js';
-import { type WireMessage, wireMessageProblem } from './wire.js';
+import { decodeWireMessage, encodeWireMessage } from './wire.js';
 
 const packr = new Packr({ useRecords: false });
 const NODE_META = 'node';
@@ -147,9 +147,9 @@ export class CairnNode {
       metrics: this.metrics,
       now: () => performance.now(),
       send: (to, message) => {
-        this.transport.send(to, message);
+        this.transport.send(to, encodeWireMessage(message, c.consensus));
       },
-      sendAsync: (to, message) => this.transport.sendAsync(to, message),
+      sendAsync: (to, message) => this.transport.sendAsync(to, encodeWireMessage(message, c.consensus)),
       onMembershipChanged: () => this.onMembershipChanged(),
       onFatal: (error) => this.fatal(error),
       onLeaderChange: (leader, role) => {
@@ -269,19 +269,18 @@ export class CairnNode {
   }
 
   private onPeerMessage(from: string, raw: unknown): void {
-    const problem = wireMessageProblem(raw);
-    if (problem !== null) {
+    const message = decodeWireMessage(raw, this.config.consensus, from, this.config.name);
+    if (typeof message === 'string') {
       this.metrics.droppedMessages.inc({ reason: 'malformed' });
-      this.logger.debug({ from, problem }, 'dropped a malformed peer message');
+      this.logger.debug({ from, problem: message }, 'dropped a malformed peer message');
       return;
     }
-    const message = raw as WireMessage;
     switch (message.t) {
       case 'consensus': {
+        // Its sender is the peer the transport authenticated (the array form does not carry `from`).
         const m = message.m;
-        // The transport authenticated the sender: a message claiming another origin is refused.
         const malformed = this.config.consensus === 'paxos' ? paxosMalformed(m) : raftMalformed(m);
-        if (malformed !== null || m.from !== from || m.group !== 0) {
+        if (malformed !== null || m.group !== 0) {
           this.metrics.droppedMessages.inc({ reason: 'malformed' });
           return;
         }

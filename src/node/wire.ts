@@ -1,4 +1,7 @@
-import type { MessageEnvelope, Snapshot } from '../consensus/types.js';
+import type { MessageEnvelope, NodeId, Snapshot } from '../consensus/types.js';
+import type { PaxosMessage } from '../paxos/messages.js';
+import type { RaftMessage } from '../raft/messages.js';
+import { decodePaxosMessage, decodeRaftMessage, encodePaxosMessage, encodeRaftMessage } from './consensus-wire.js';
 
 /** A consensus engine's message (Raft's or Multi-Paxos's), as the node moves it around. */
 export type ConsensusMessage = MessageEnvelope & { readonly snapshot?: Snapshot | null };
@@ -36,13 +39,42 @@ export type WireMessage =
     }
   | { readonly t: 'snapEnd'; readonly group: number; readonly id: string; readonly chunks: number };
 
-/** Checks the outer shape of a received wire message (Raft validates its own messages in depth). */
-export function wireMessageProblem(raw: unknown): string | null {
+export type ConsensusEngineName = 'raft' | 'paxos';
+
+/**
+ * What the transport sends for a wire message: a consensus message as an array (consensus-wire.ts, the hot path),
+ * every other kind as the map above.
+ */
+export function encodeWireMessage(message: WireMessage, engine: ConsensusEngineName): unknown {
+  if (message.t !== 'consensus') return message;
+  return engine === 'paxos'
+    ? encodePaxosMessage(message.m as PaxosMessage)
+    : encodeRaftMessage(message.m as RaftMessage);
+}
+
+/**
+ * The wire message the transport delivered from `from` (authenticated by its handshake) to `self`, or why it is
+ * malformed. Checks the outer shape only: the engine validates its own messages in depth.
+ */
+export function decodeWireMessage(
+  raw: unknown,
+  engine: ConsensusEngineName,
+  from: NodeId,
+  self: NodeId,
+): WireMessage | string {
+  if (Array.isArray(raw)) {
+    const m = engine === 'paxos' ? decodePaxosMessage(raw, from, self) : decodeRaftMessage(raw, from, self);
+    return m === null ? 'malformed consensus message' : { t: 'consensus', m };
+  }
+  const problem = wireMessageProblem(raw);
+  return problem === null ? (raw as WireMessage) : problem;
+}
+
+/** Checks the outer shape of a received wire message that is not a consensus message. */
+function wireMessageProblem(raw: unknown): string | null {
   if (typeof raw !== 'object' || raw === null) return 'not an object';
   const m = raw as { t?: unknown; [k: string]: unknown };
   switch (m.t) {
-    case 'consensus':
-      return typeof m.m === 'object' && m.m !== null ? null : 'consensus message missing';
     case 'hello':
       return typeof m.name === 'string' &&
         typeof m.http === 'string' &&

@@ -14,7 +14,7 @@ import { TransportError } from './errors.js';
  * Messages are encoded one by one when `send` is called (so the queue knows their exact size and they survive a
  * reconnect unchanged) and concatenated behind a hand-written array header when a frame is built.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const FrameType = { hello: 1, welcome: 2, reject: 3, batch: 4 } as const;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { TransportError } from '../../src/transport/errors.js';
-import { FrameDecoder, FrameEncoder, LENGTH_PREFIX_BYTES } from '../../src/transport/frame-codec.js';
+import { FrameDecoder, FrameEncoder, LENGTH_PREFIX_BYTES, PROTOCOL_VERSION } from '../../src/transport/frame-codec.js';
 import { FrameReader } from '../../src/transport/frame-reader.js';
 
 // Deterministic by default; FC_SEED=<n> explores other cases.
@@ -74,13 +74,13 @@ test('control frames decode to their typed form', () => {
   const decode = (frame: Buffer) => new FrameDecoder().decode(frame.subarray(LENGTH_PREFIX_BYTES));
   assert.deepEqual(decode(encoder.helloFrame('c1', 'n1')), {
     type: 'hello',
-    version: 1,
+    version: PROTOCOL_VERSION,
     clusterId: 'c1',
     nodeName: 'n1',
   });
   assert.deepEqual(decode(encoder.welcomeFrame('c1', 'n2')), {
     type: 'welcome',
-    version: 1,
+    version: PROTOCOL_VERSION,
     clusterId: 'c1',
     nodeName: 'n2',
   });

@@ -5,6 +5,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { Packr } from 'msgpackr';
 import type { Clock, Logger, TimerHandle, Timers } from '../../src/transport/components.js';
+import { PROTOCOL_VERSION } from '../../src/transport/frame-codec.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import { TcpTransport } from '../../src/transport/tcp-transport.js';
 import type { Random } from '../../src/util/random.js';
@@ -203,7 +204,7 @@ export function packFrame(value: unknown): Buffer {
   return rawFrame(testPackr.pack(value));
 }
 
-export function helloFrame(clusterId: string, nodeName: string, version = 1): Buffer {
+export function helloFrame(clusterId: string, nodeName: string, version = PROTOCOL_VERSION): Buffer {
   return packFrame([1, version, clusterId, nodeName]);
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Unpackr } from 'msgpackr';
+import { PROTOCOL_VERSION } from '../../src/transport/frame-codec.js';
 import { SeededRandom } from '../../src/util/random.js';
 import {
   closeAll,
@@ -136,7 +137,7 @@ test('an oversized length prefix after a good hello closes the connection and co
   const closed = collectUntilClosed(socket);
   socket.write(helloFrame('test-cluster', 'raw-c'));
   const welcome = await new Promise<Buffer>((resolve) => socket.once('data', resolve));
-  assert.deepEqual((frames(welcome)[0] as unknown[]).slice(0, 4), [2, 1, 'test-cluster', 'm1']);
+  assert.deepEqual((frames(welcome)[0] as unknown[]).slice(0, 4), [2, PROTOCOL_VERSION, 'test-cluster', 'm1']);
   socket.write(Buffer.concat([prefix, Buffer.alloc(100)]));
   await closed;
   assert.equal(victim.transport.stats().peers['raw-c']!.decodeErrors, 1);
