@@ -451,6 +451,9 @@ export class Replica {
       if (m.type === 'snap') this.sendSnapshot(m);
       else this.d.send(m.to, { t: 'consensus', m });
     }
+    // A leader's appends of new entries go on the sockets before its own log write and fdatasync hand-off: a
+    // write commits when a follower has synced it too, and the follower's round trip is the longer one.
+    if (this.isLeader && rd.entries.length > 0) turnFlush.flushNow();
     if (rd.snapshot) {
       // The state machine is replaced by the install: whatever this Ready applies goes first, as it always did.
       this.applyReady(rd);
