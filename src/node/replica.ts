@@ -410,6 +410,7 @@ export class Replica {
       this.d.onFatal(error);
       return;
     }
+    this.dropRefusedSnapshot();
     this.armCommitAnnouncement();
     if (this.linearizableReads.hasQueued || this.leaseReads.hasQueued) this.schedulePump();
   }
@@ -696,6 +697,19 @@ export class Replica {
       return;
     }
     inc.complete = true;
+  }
+
+  /**
+   * A snapshot stepped into the engine that no Ready carried is one the engine refused (from a deposed leader, or
+   * already covered by the log): its stream is dropped. Kept, it made this node ignore every later snapshot stream
+   * while waiting for an install that never came: a Multi-Paxos acceptor (torture seed 1704) stayed 2,000 entries
+   * behind for 80 s while the leader streamed it ~300 snapshots.
+   */
+  private dropRefusedSnapshot(): void {
+    const inc = this.incoming;
+    if (inc === null || !inc.stepped || this.installingSnapshot || this.engine.hasReady()) return;
+    inc.stepped = false;
+    this.abandonIncoming('the consensus engine did not take the snapshot');
   }
 
   private abandonIncoming(reason: string): void {

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Packr } from 'msgpackr';
 import { pino } from 'pino';
 import { EMPTY_CONF_STATE } from '../../src/consensus/log-storage.js';
+import type { Snapshot } from '../../src/consensus/types.js';
 import { KvStore } from '../../src/kv/store.js';
 import { resolveNodeConfig } from '../../src/node/config.js';
 import { MemberRegistry } from '../../src/node/member-registry.js';
@@ -20,10 +22,10 @@ import { turnFlush } from '../../src/util/turn-flush.js';
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * A leader Replica of a 3-voter group over a real log store and key-value store, with peers played by the test:
+ * A Replica of n1 in a 3-voter group over a real log store and key-value store, with its peers played by the test:
  * messages are queued and written at the turn's peer flush, as the transport does, and every write is logged.
  */
-async function leaderReplica() {
+async function replicaHarness() {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-replica-'));
   const initialCluster = ['n1', 'n2', 'n3'].map((name, i) => ({ name, peer: `127.0.0.${i + 1}:7000` }));
   const config = resolveNodeConfig({
@@ -57,17 +59,18 @@ async function leaderReplica() {
     events.push('log write');
     logFlush();
   };
-  let nowMs = 0;
+  const clock = { nowMs: 0 };
+  const registry = MemberRegistry.fromFounders(initialCluster);
   const replica = new Replica({
     config,
     group: 0,
     logStore,
     kv,
-    registry: MemberRegistry.fromFounders(initialCluster),
+    registry,
     random: new SeededRandom(7),
     logger: pino({ level: 'silent' }),
     metrics: new NodeMetrics({}),
-    now: () => nowMs,
+    now: () => clock.nowMs,
     send,
     sendAsync: async (to, message) => send(to, message),
     onMembershipChanged: () => {},
@@ -75,8 +78,22 @@ async function leaderReplica() {
       throw error;
     },
   });
+  // The founding configuration is applied first, as a node does when it starts.
+  replica.schedulePump();
+  await turn();
+  const close = async () => {
+    replica.close();
+    await kv.close();
+    await logStore.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { replica, events, wire, config, clock, kv, registry, close };
+}
 
-  // The peers grant every (pre-)vote and accept every append asked of them.
+type Harness = Awaited<ReturnType<typeof replicaHarness>>;
+
+/** Makes n1 the leader, its peers granting every (pre-)vote and accepting every append asked of them. */
+async function electLeader({ replica, wire, config, clock }: Harness): Promise<void> {
   const answerPeers = () => {
     for (const m of wire.splice(0)) {
       const answer = (
@@ -89,10 +106,7 @@ async function leaderReplica() {
   };
   const replicating = () =>
     replica.isLeader && (replica.engine.status().progress ?? []).every((p) => p.state === 'replicate');
-  // The founding configuration is applied first (as a node does at start), then the election timeout passes.
-  replica.schedulePump();
-  await turn();
-  nowMs += config.electionTicks * config.tickMs * 3;
+  clock.nowMs += config.electionTicks * config.tickMs * 3;
   replica.tick();
   // Votes go out once the candidate's term is synced to disk, so wait in real time (bounded); then until both
   // followers acknowledged the leader's first entry (it replicates to them without probing).
@@ -102,18 +116,13 @@ async function leaderReplica() {
     answerPeers();
   }
   assert.ok(replicating(), `n1 leads and replicates: ${JSON.stringify(replica.engine.status())}`);
-  const close = async () => {
-    replica.close();
-    await kv.close();
-    await logStore.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { replica, events, wire, close };
 }
 
 test("a leader's appends of a new write are on the sockets before its own log write starts", async () => {
-  const { replica, events, close } = await leaderReplica();
+  const h = await replicaHarness();
+  const { replica, events } = h;
   try {
+    await electLeader(h);
     events.length = 0;
     void replica.proposeCommand({ type: 'put', key: 'k', value: new Uint8Array([1, 2, 3]) }, 'quorum').catch(() => {});
     for (let i = 0; i < 3; i++) await turn();
@@ -123,6 +132,59 @@ test("a leader's appends of a new write are on the sockets before its own log wr
     assert.ok(firstWrite > 0, `events: ${events.join(', ')}`);
     assert.deepEqual(events.slice(0, firstWrite).sort(), ['sent app to n2', 'sent app to n3'], events.join(', '));
   } finally {
-    await close();
+    await h.close();
+  }
+});
+
+/** The snapshot stream of a key-value store at `index` (its entries noops), as a leader streams it. */
+async function snapshotChunks(index: number): Promise<Uint8Array[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-snapshot-source-'));
+  const source = await KvStore.open({ path: dir });
+  try {
+    source.applyBatch(Array.from({ length: index }, (_, i) => ({ index: i + 1, data: null })));
+    const reader = source.createSnapshotReader();
+    const chunks: Uint8Array[] = [];
+    for (let chunk = reader.nextChunk(); chunk !== null; chunk = reader.nextChunk()) chunks.push(chunk);
+    reader.close();
+    return chunks;
+  } finally {
+    await source.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a snapshot the consensus engine refuses does not block the next one', async () => {
+  const h = await replicaHarness();
+  const { replica, kv, registry } = h;
+  const packr = new Packr({ useRecords: false });
+  const deliver = async (id: string, index: number, term: number) => {
+    const chunks = await snapshotChunks(index);
+    replica.onSnapshotBegin('n2', id, index);
+    for (const [seq, chunk] of chunks.entries()) replica.onSnapshotChunk('n2', id, seq, chunk);
+    replica.onSnapshotEnd('n2', id, chunks.length);
+    const snapshot: Snapshot = {
+      meta: { index, term, confState: { ...EMPTY_CONF_STATE, voters: ['n1', 'n2', 'n3'] } },
+      data: packr.pack({ members: registry.toJSON() }),
+    };
+    replica.step('n2', raftMessage(0, 'n2', 'n1', 'snap', { term, snapshot }) as ConsensusMessage);
+    // Until installed and recorded in the log (bounded: a refused one never is).
+    const deadline = performance.now() + 2000;
+    while (replica.engine.status().applied < index && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  try {
+    assert.equal(kv.appliedIndex, 3, 'the founding configuration is applied');
+    // Index 2 is below the commit index: Raft refuses the snapshot (it has those entries), no Ready carries it.
+    await deliver('stale', 2, 2);
+    assert.equal(kv.appliedIndex, 3);
+    // The next snapshot is received and installed (before the fix its stream was ignored: the refused one was still
+    // "handed to the engine", waiting to be installed).
+    await deliver('fresh', 40, 2);
+    assert.equal(kv.appliedIndex, 40, 'the second snapshot was installed');
+    assert.equal(replica.engine.status().commit, 40);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // its log record's last write
+  } finally {
+    await h.close();
   }
 });
