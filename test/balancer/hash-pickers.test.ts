@@ -55,7 +55,14 @@ test(`url-hash: adding or removing a host moves at most 1/N + ${EPSILON} of the 
         assert.ok(a <= 1 / (n + 1) + EPSILON, `add 1 to ${n}: moved ${a}`);
       }
     }),
-    { numRuns: 25, seed: 20261129, examples: [[10, 9997], [26, 3540]] },
+    {
+      numRuns: 25,
+      seed: 20261129,
+      examples: [
+        [10, 9997],
+        [26, 3540],
+      ],
+    },
   );
 });
 
