@@ -1,6 +1,6 @@
 import type { Entry, EntryType, NodeId, Snapshot } from '../consensus/types.js';
-import type { PaxosMessage, PaxosMessageType } from '../paxos/messages.js';
-import type { RaftMessage, RaftMessageType } from '../raft/messages.js';
+import { PAXOS_MESSAGE_TYPE_LIST, type PaxosMessage } from '../paxos/messages.js';
+import { RAFT_MESSAGE_TYPE_LIST, type RaftMessage } from '../raft/messages.js';
 
 /**
  * Consensus messages on the peer wire, by position instead of by name.
@@ -24,41 +24,11 @@ import type { RaftMessage, RaftMessageType } from '../raft/messages.js';
  * every value's type and range after that. The array form is the transport's protocol version 2.
  */
 
-/** Raft's message types by wire code (the position). */
-export const RAFT_WIRE_TYPES: readonly RaftMessageType[] = [
-  'app',
-  'appResp',
-  'vote',
-  'voteResp',
-  'preVote',
-  'preVoteResp',
-  'heartbeat',
-  'heartbeatResp',
-  'snap',
-  'timeoutNow',
-  'readIndex',
-  'readIndexResp',
-  'prop',
-  'transferLeader',
-];
+/** Raft's message types by wire code (the position): the order Raft lists them in. */
+export const RAFT_WIRE_TYPES = RAFT_MESSAGE_TYPE_LIST;
 
-/** Multi-Paxos's message types by wire code (the position). */
-export const PAXOS_WIRE_TYPES: readonly PaxosMessageType[] = [
-  'prePrepare',
-  'prePromise',
-  'prepare',
-  'promise',
-  'accept',
-  'accepted',
-  'heartbeat',
-  'heartbeatResp',
-  'snap',
-  'timeoutNow',
-  'readIndex',
-  'readIndexResp',
-  'prop',
-  'transferLeader',
-];
+/** Multi-Paxos's message types by wire code (the position): the order Multi-Paxos lists them in. */
+export const PAXOS_WIRE_TYPES = PAXOS_MESSAGE_TYPE_LIST;
 
 const RAFT_CODES = new Map(RAFT_WIRE_TYPES.map((type, code) => [type, code]));
 const PAXOS_CODES = new Map(PAXOS_WIRE_TYPES.map((type, code) => [type, code]));

@@ -40,7 +40,11 @@ export type PaxosMessageType =
   | 'prop'
   | 'transferLeader';
 
-export const PAXOS_MESSAGE_TYPES: ReadonlySet<string> = new Set<PaxosMessageType>([
+/**
+ * Every Multi-Paxos message type, in a fixed order: a type's position is its code on the peer wire
+ * (src/node/consensus-wire.ts), so a new type is only ever appended.
+ */
+export const PAXOS_MESSAGE_TYPE_LIST: readonly PaxosMessageType[] = [
   'prePrepare',
   'prePromise',
   'prepare',
@@ -55,7 +59,9 @@ export const PAXOS_MESSAGE_TYPES: ReadonlySet<string> = new Set<PaxosMessageType
   'readIndexResp',
   'prop',
   'transferLeader',
-]);
+];
+
+export const PAXOS_MESSAGE_TYPES: ReadonlySet<string> = new Set<PaxosMessageType>(PAXOS_MESSAGE_TYPE_LIST);
 
 export interface PaxosMessage extends MessageEnvelope {
   readonly type: PaxosMessageType;

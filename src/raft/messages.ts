@@ -31,7 +31,11 @@ export type RaftMessageType =
   | 'prop'
   | 'transferLeader';
 
-export const RAFT_MESSAGE_TYPES: ReadonlySet<string> = new Set<RaftMessageType>([
+/**
+ * Every Raft message type, in a fixed order: a type's position is its code on the peer wire
+ * (src/node/consensus-wire.ts), so a new type is only ever appended.
+ */
+export const RAFT_MESSAGE_TYPE_LIST: readonly RaftMessageType[] = [
   'app',
   'appResp',
   'vote',
@@ -46,7 +50,9 @@ export const RAFT_MESSAGE_TYPES: ReadonlySet<string> = new Set<RaftMessageType>(
   'readIndexResp',
   'prop',
   'transferLeader',
-]);
+];
+
+export const RAFT_MESSAGE_TYPES: ReadonlySet<string> = new Set<RaftMessageType>(RAFT_MESSAGE_TYPE_LIST);
 
 export interface RaftMessage extends MessageEnvelope {
   readonly type: RaftMessageType;

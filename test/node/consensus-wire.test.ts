@@ -97,28 +97,30 @@ test('every Raft and Paxos message type has a wire code', () => {
   assert.equal(PAXOS_WIRE_TYPES[4], 'accept');
 });
 
-test('a Raft message crosses the wire as an array and arrives equal, from the authenticated sender', () => {
+/** Every message of `arbitrary` crosses the wire as an array of `length` and arrives equal, from the sender. */
+function checkRoundTrip<M>(
+  arbitrary: fc.Arbitrary<M>,
+  encode: (m: M) => unknown[],
+  decode: (a: readonly unknown[], from: string, to: string) => M | null,
+  length: number,
+): void {
   fc.assert(
-    fc.property(raftMessage, (m) => {
-      const wire = overTheWire(encodeRaftMessage(m));
-      assert.ok(Array.isArray(wire) && wire.length === RAFT_WIRE_LENGTH);
-      const back = decodeRaftMessage(wire, 'n2', 'n1');
+    fc.property(arbitrary, (m) => {
+      const wire = overTheWire(encode(m));
+      assert.ok(Array.isArray(wire) && wire.length === length);
+      const back = decode(wire, 'n2', 'n1');
       assert.deepEqual(plain(back), plain(m));
     }),
     { numRuns: 300 },
   );
+}
+
+test('a Raft message crosses the wire as an array and arrives equal, from the authenticated sender', () => {
+  checkRoundTrip(raftMessage, encodeRaftMessage, decodeRaftMessage, RAFT_WIRE_LENGTH);
 });
 
 test('a Paxos message crosses the wire as an array and arrives equal, from the authenticated sender', () => {
-  fc.assert(
-    fc.property(paxosMessage, (m) => {
-      const wire = overTheWire(encodePaxosMessage(m));
-      assert.ok(Array.isArray(wire) && wire.length === PAXOS_WIRE_LENGTH);
-      const back = decodePaxosMessage(wire, 'n2', 'n1');
-      assert.deepEqual(plain(back), plain(m));
-    }),
-    { numRuns: 300 },
-  );
+  checkRoundTrip(paxosMessage, encodePaxosMessage, decodePaxosMessage, PAXOS_WIRE_LENGTH);
 });
 
 test('an append is several times smaller than as a map', () => {
