@@ -135,7 +135,11 @@ export class ApiServer {
 
   /** Waits until a read at the asked consistency may be served from this node's state machine. */
   async readBarrier(consistency: Consistency): Promise<void> {
-    if (consistency === 'stale') return;
+    if (consistency === 'stale') {
+      // A follower applies in batches: serve everything it knows is committed, as it did before batching.
+      this.node.replica.applyDeferred();
+      return;
+    }
     // TEST ONLY: the deliberately broken mode the torture harness must catch.
     if (this.node.config.testUnsafeLocalReads) return;
     await this.node.replica.readBarrier(consistency);

@@ -50,6 +50,8 @@ export function registerClusterRoutes(api: ApiServer): void {
   const { router, node } = api;
 
   const localStatus = (): ClusterStatus => {
+    // A follower applies in batches: report everything it knows is committed as applied.
+    node.replica.applyDeferred();
     const s = node.replica.engine.status();
     const progress = new Map(s.progress.map((p) => [p.id, p]));
     const learners = new Set(s.confState.learners);

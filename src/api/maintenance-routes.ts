@@ -12,6 +12,7 @@ export function registerMaintenanceRoutes(api: ApiServer): void {
 
   /** The state machine's checksum at its applied index, to compare replicas (the torture harness does). */
   router.add('GET', '/v1/maintenance/checksum', (ctx) => {
+    node.replica.applyDeferred();
     sendJson(ctx.res, 200, {
       node: node.name,
       applied: node.kv.appliedIndex,

@@ -36,6 +36,8 @@ export function registerWatchRoute(api: ApiServer): void {
       fromRevision = last + 1;
     }
     const prevKv = boolParam(ctx, 'prevKv');
+    // A follower applies in batches: a watch starting "now" starts after everything it knows is committed.
+    node.replica.applyDeferred();
     if (fromRevision !== undefined && fromRevision < node.kv.oldestRevision) {
       throw new ApiError(
         'COMPACTED',

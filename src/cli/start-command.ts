@@ -15,6 +15,8 @@ interface StartOptions {
   electionTicks?: string;
   commitAnnounceDelayMs?: string;
   proposalBatchMaxBytes?: string;
+  followerApplyBatchEntries?: string;
+  syncInlineMaxBytes?: string;
   snapshotEntries?: string;
   snapshotKeepEntries?: string;
   requestTimeoutMs?: string;
@@ -75,6 +77,8 @@ export function startConfigFromOptions(o: StartOptions): NodeConfigInput {
     electionTicks: int('--election-ticks', o.electionTicks),
     commitAnnounceDelayMs: int('--commit-announce-delay-ms', o.commitAnnounceDelayMs),
     proposalBatchMaxBytes: int('--proposal-batch-max-bytes', o.proposalBatchMaxBytes),
+    followerApplyBatchEntries: int('--follower-apply-batch-entries', o.followerApplyBatchEntries),
+    syncInlineMaxBytes: int('--sync-inline-max-bytes', o.syncInlineMaxBytes),
     snapshotEntries: int('--snapshot-entries', o.snapshotEntries),
     snapshotKeepEntries: int('--snapshot-keep-entries', o.snapshotKeepEntries),
     requestTimeoutMs: int('--request-timeout-ms', o.requestTimeoutMs),
@@ -122,6 +126,14 @@ export function registerStartCommand(program: Command): void {
     .option(
       '--proposal-batch-max-bytes <bytes>',
       "propose one turn's writes as one log entry of up to this many bytes (default 262144; 0 = one entry each)",
+    )
+    .option(
+      '--follower-apply-batch-entries <n>',
+      'a follower applies committed entries in batches of up to this many, at least once per tick (default 16; 1 = at once)',
+    )
+    .option(
+      '--sync-inline-max-bytes <bytes>',
+      'fsync log commits up to this size on the event loop while the disk is fast (default 4096; 0 = thread pool)',
     )
     .option('--snapshot-entries <n>', 'snapshot every so many applied entries (default 10000)')
     .option('--snapshot-keep-entries <n>', 'log entries kept behind a snapshot (default 5000)')

@@ -107,6 +107,11 @@ export class KvStore {
     return this.state.revision;
   }
 
+  /** Watchers registered now. */
+  get watcherCount(): number {
+    return this.hub.size;
+  }
+
   /** The oldest revision a watch can start from. */
   get oldestRevision(): number {
     return this.state.oldestRevision;

@@ -13,6 +13,7 @@ export class NodeMetrics {
   readonly commitSeconds: ArrayHistogram;
   readonly persistSeconds: ArrayHistogram;
   readonly fsyncSeconds: ArrayHistogram;
+  readonly inlineSyncs: Counter;
   readonly applied: Gauge;
   readonly commitIndex: Gauge;
   readonly applyLag: Gauge;
@@ -58,6 +59,11 @@ export class NodeMetrics {
       'Time to make one Ready durable (group commit)',
     );
     this.fsyncSeconds = histogram('cairn_storage_fsync_duration_seconds', 'Duration of each log sync (fdatasync)');
+    this.inlineSyncs = new Counter({
+      name: 'cairn_storage_fsync_inline_total',
+      help: 'Log syncs made on the event loop thread (small commits while the disk is fast); the rest use the thread pool',
+      registers: r,
+    });
     this.applied = new Gauge({ name: 'cairn_raft_applied_index', help: 'Highest applied log index', registers: r });
     this.commitIndex = new Gauge({
       name: 'cairn_raft_commit_index',

@@ -105,8 +105,10 @@ export class CairnNode {
     this.logStore = await LogStore.open({
       dir: join(c.dataDir, 'raft'),
       testSyncDelayMs: c.testSyncDelayMs,
-      onSync: (ms) => {
+      syncInlineMaxBytes: c.syncInlineMaxBytes,
+      onSync: (ms, _records, _bytes, inline) => {
         this.metrics.fsyncSeconds.observe(ms / 1000);
+        if (inline) this.metrics.inlineSyncs.inc();
         this.health?.monitor.recordSync(ms);
       },
     });

@@ -41,6 +41,11 @@ export class ReadBatcher {
     return this.queued.length > 0;
   }
 
+  /** Some read is queued, waiting for its read index, or waiting for the state machine to reach it. */
+  get waiting(): boolean {
+    return this.queued.length > 0 || this.issued.size > 0 || this.ready.length > 0;
+  }
+
   /** Issues one ReadIndex for every read queued since the last flush. */
   flush(): void {
     if (this.queued.length === 0) return;

@@ -40,10 +40,25 @@ export interface LogStoreOptions {
   /** Largest value of one metadata record (keys are 1..256 UTF-8 bytes). Default 64 KiB. */
   readonly maxMetaValueBytes?: number;
   /**
-   * Called after every durable commit with the time the sync took (fdatasync, plus testSyncDelayMs), the records
-   * and the bytes it made durable. For metrics and the health monitor's fsync latency. Default: none.
+   * A commit of at most this many bytes is synced on the calling thread (`fdatasync` blocks the event loop) instead
+   * of on libuv's thread pool, while the disk is fast (see syncInlineMaxMs). A small commit means a lightly loaded
+   * node with nothing to do while its disk syncs, and the pool's round trip costs two thread wake-ups: at one write
+   * in flight, ~10 % of the cluster's CPU per write (docs/performance.md). Under load commits group many writes and
+   * go to the pool, so the event loop keeps parsing requests and acknowledgements during the sync. A commit that
+   * also extends the segment's preallocated zeros always goes to the pool. 0 = never inline. Default 4,096.
    */
-  readonly onSync?: (durationMs: number, records: number, bytes: number) => void;
+  readonly syncInlineMaxBytes?: number;
+  /**
+   * Small commits are synced inline only while the previous sync took at most this long, so a slow or sick disk
+   * stalls the event loop for one sync, not for every one. Default 2 ms.
+   */
+  readonly syncInlineMaxMs?: number;
+  /**
+   * Called after every durable commit with the time the sync took (fdatasync, plus testSyncDelayMs), the records
+   * and the bytes it made durable, and whether it was synced on the calling thread (syncInlineMaxBytes). For
+   * metrics and the health monitor's fsync latency. Default: none.
+   */
+  readonly onSync?: (durationMs: number, records: number, bytes: number, inline: boolean) => void;
   /**
    * TEST ONLY: waits this long after every sync before treating the commit as durable, to simulate a slow disk
    * (torture and health tests). Never set it in production. Default 0.
@@ -72,6 +87,8 @@ export function resolveLogStoreOptions(options: LogStoreOptions): ResolvedLogSto
     maxPendingBytes: options.maxPendingBytes ?? 256 * MiB,
     maxSnapshotBytes: options.maxSnapshotBytes ?? 1024 * MiB,
     maxMetaValueBytes: options.maxMetaValueBytes ?? 64 * 1024,
+    syncInlineMaxBytes: options.syncInlineMaxBytes ?? 4096,
+    syncInlineMaxMs: options.syncInlineMaxMs ?? 2,
     onSync: options.onSync,
     testSyncDelayMs: options.testSyncDelayMs ?? 0,
     clock: options.clock ?? (() => performance.now()),
@@ -87,6 +104,13 @@ export function resolveLogStoreOptions(options: LogStoreOptions): ResolvedLogSto
   requireInteger('maxPendingBytes', resolved.maxPendingBytes, 1, Number.MAX_SAFE_INTEGER);
   requireInteger('maxSnapshotBytes', resolved.maxSnapshotBytes, 1, 2048 * MiB);
   requireInteger('maxMetaValueBytes', resolved.maxMetaValueBytes, 1, 16 * MiB);
+  requireInteger('syncInlineMaxBytes', resolved.syncInlineMaxBytes, 0, 1024 * MiB);
+  if (!Number.isFinite(resolved.syncInlineMaxMs) || resolved.syncInlineMaxMs < 0) {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `syncInlineMaxMs must be a number >= 0, got ${resolved.syncInlineMaxMs}`,
+    );
+  }
   requireInteger('testSyncDelayMs', resolved.testSyncDelayMs, 0, 60_000);
   if (resolved.onSync !== undefined && typeof resolved.onSync !== 'function') {
     throw new StorageError('INVALID_ARGUMENT', 'onSync must be a function');

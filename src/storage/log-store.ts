@@ -8,6 +8,7 @@ import { EntryCache } from './entry-cache.js';
 import { StorageError } from './errors.js';
 import {
   datasync,
+  datasyncSync,
   fsyncDirectory,
   ioError,
   SYNC_WRITE_MAX_BYTES,
@@ -70,6 +71,8 @@ export interface LogStoreStats {
   readonly pendingBytes: number;
   /** Commits made durable since open. */
   readonly commits: number;
+  /** Of those, synced on the calling thread (options.syncInlineMaxBytes). */
+  readonly inlineSyncs: number;
   /** Bytes of an unfinished commit discarded when the store was opened (0 after a clean shutdown). */
   readonly discardedTailBytes: number;
 }
@@ -145,6 +148,10 @@ export class LogStore implements GroupStateSource {
   private closed = false;
   private testSyncDelayMs: number;
   private commits = 0;
+  /** Commits synced on the calling thread (options.syncInlineMaxBytes). */
+  private inlineSyncs = 0;
+  /** How long the last commit's sync took: small commits are synced inline only while the disk is fast. */
+  private lastSyncMs = 0;
   private discardedTailBytes = 0;
 
   /** Groups and metadata keys to rewrite so old segments can be deleted (see collectGarbage). */
@@ -261,6 +268,7 @@ export class LogStore implements GroupStateSource {
       cacheBytes: this.cache.sizeBytes,
       pendingBytes: this.pendingBytes,
       commits: this.commits,
+      inlineSyncs: this.inlineSyncs,
       discardedTailBytes: this.discardedTailBytes,
     };
   }
@@ -625,22 +633,31 @@ export class LogStore implements GroupStateSource {
     const batch = encoder.commit(batchSeq);
 
     const fileBase = this.active.size;
+    let extended: boolean;
     try {
       // A small commit is written here, so that its fdatasync starts before this call returns (no await).
       if (batch.length > SYNC_WRITE_MAX_BYTES) await writeFully(this.active.fd, batch, fileBase);
       else writeFullySync(this.active.fd, batch, fileBase);
-      this.preallocate(fileBase + batch.length);
+      extended = this.preallocate(fileBase + batch.length);
     } catch (error) {
       throw ioError(error, 'writing to the log');
     }
+    // Inline only a small commit (see options.syncInlineMaxBytes), not one whose sync also writes out the zeros of
+    // a new preallocation, and only while the disk is fast.
+    const inline =
+      !extended && batch.length <= this.options.syncInlineMaxBytes && this.lastSyncMs <= this.options.syncInlineMaxMs;
     const startedMs = this.options.clock();
     try {
-      await datasync(this.active.fd);
+      if (inline) datasyncSync(this.active.fd);
+      else await datasync(this.active.fd);
     } catch (error) {
       throw ioError(error, 'syncing the log');
     }
     if (this.testSyncDelayMs > 0) await sleep(this.testSyncDelayMs);
     const syncMs = this.options.clock() - startedMs;
+    // A sync that also wrote out a new preallocation says nothing about how long a small commit takes.
+    if (!extended) this.lastSyncMs = syncMs;
+    if (inline) this.inlineSyncs++;
 
     // Durable: make it visible, exactly as recovery would see it.
     this.active.size += batch.length;
@@ -667,7 +684,7 @@ export class LogStore implements GroupStateSource {
     }
     if (this.options.onSync !== undefined) {
       try {
-        this.options.onSync(syncMs, encoder.recordCount, batch.length);
+        this.options.onSync(syncMs, encoder.recordCount, batch.length, inline);
       } catch {
         // An observer's failure must not fail the commit.
       }
@@ -682,14 +699,16 @@ export class LogStore implements GroupStateSource {
   /**
    * When the data now reaches past the zeros written ahead of it, writes the next options.preallocateBytes of
    * zeros after `dataEnd` (never past segmentMaxBytes: the segment is closed there). The commit's fdatasync makes
-   * them durable together with the new file length; the commits after it overwrite zeros only.
+   * them durable together with the new file length; the commits after it overwrite zeros only. True when it
+   * extended the file (that commit's sync then writes the zeros too, so it is not made on the calling thread).
    */
-  private preallocate(dataEnd: number): void {
+  private preallocate(dataEnd: number): boolean {
     const active = this.active;
-    if (dataEnd <= active.allocated || this.options.preallocateBytes === 0) return;
+    if (dataEnd <= active.allocated || this.options.preallocateBytes === 0) return false;
     const target = Math.max(dataEnd, Math.min(dataEnd + this.options.preallocateBytes, this.options.segmentMaxBytes));
     if (target > dataEnd) zeroFillSync(active.fd, dataEnd, target);
     active.allocated = target;
+    return true;
   }
 
   /** Writes the data files of the snapshots in this commit (synced, with the directory) before the commit. */
