@@ -7,7 +7,7 @@
  * ../shared/bench/etcd-baseline.sh with the same settings (once per level, so a fresh etcd cluster for each too),
  * and prints one table with both systems and the ratios (median of --runs).
  *
- *   npm run bench [-- --seconds 10 --runs 3 --warmup-seconds 3 --json --skip-etcd --smoke --consensus raft|paxos]
+ *   npm run bench [-- --seconds 10 --runs 3 --warmup-seconds 10 --json --skip-etcd --smoke --consensus raft|paxos]
  *
  * Each fresh Cairn cluster first serves every case of its level for --warmup-seconds, unmeasured (V8 warm-up;
  * 0 = measure from a cold start). etcd, compiled ahead of time, is measured as the baseline script does it.
@@ -33,7 +33,8 @@ export interface BenchArgs {
   /**
    * Unmeasured load on each fresh Cairn cluster before its cases, per case (its op and in-flight level): V8 runs
    * a fresh node's hot paths in its baseline tiers until they are optimized, which at 1 write in flight takes ~4 s
-   * (docs/performance.md, "Warm-up"). Default 3; 0 measures from a cold start.
+   * and ~6 s to reach its steady state (docs/performance.md, "How to measure"). Default 10, the length of a
+   * measured case; 0 measures from a cold start.
    */
   warmupSeconds: number;
   extraNodeArgs: string[];
@@ -80,7 +81,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     json: false,
     skipEtcd: false,
     smoke: false,
-    warmupSeconds: 3,
+    warmupSeconds: 10,
     extraNodeArgs: [],
   };
   for (let i = 0; i < argv.length; i++) {

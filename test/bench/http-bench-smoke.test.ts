@@ -14,7 +14,7 @@ time for request:     8.83ms    203.32ms     27.54ms     22.09ms    88.52%`;
   assert.deepEqual(parseH2load(subSecond), { opsPerSec: 9200, meanMs: 27.54, succeeded: 9200, failed: 0 });
   assert.throws(() => parseH2load('garbage'), /cannot read h2load/);
   assert.throws(() => parseArgs(['--bogus']), /unknown argument/);
-  assert.equal(parseArgs([]).warmupSeconds, 3, 'Cairn is warmed up by default');
+  assert.equal(parseArgs([]).warmupSeconds, 10, 'Cairn is warmed up by default');
   assert.equal(parseArgs(['--warmup-seconds', '0']).warmupSeconds, 0);
   assert.equal(parseArgs(['--smoke']).warmupSeconds, 0, 'the smoke run measures at once');
   assert.throws(() => parseArgs(['--warmup-seconds', '-1']), /warmup-seconds/);
