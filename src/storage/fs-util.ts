@@ -1,4 +1,4 @@
-import { close, fdatasync, fdatasyncSync, fsync, ftruncateSync, open, write, writeSync } from 'node:fs';
+import { close, fdatasync, fsync, ftruncateSync, open, write, writeSync } from 'node:fs';
 import { StorageError } from './errors.js';
 
 /** Makes a directory's entries (created, renamed, deleted files) durable. */
@@ -75,11 +75,6 @@ export async function truncateDurably(fd: number, size: number): Promise<void> {
 
 export function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-/** fdatasync on the calling thread: the event loop waits for the disk (see LogStoreOptions.syncInlineMaxBytes). */
-export function datasyncSync(fd: number): void {
-  fdatasyncSync(fd);
 }
 
 /** Maps a failed write or sync to the store's error: the disk being full gets its own code. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfState, Entry, GroupId, HardState, Snapshot } from '../consensus/types.js';
@@ -8,7 +8,6 @@ import { EntryCache } from './entry-cache.js';
 import { StorageError } from './errors.js';
 import {
   datasync,
-  datasyncSync,
   fsyncDirectory,
   ioError,
   SYNC_WRITE_MAX_BYTES,
@@ -648,7 +647,8 @@ export class LogStore implements GroupStateSource {
       !extended && batch.length <= this.options.syncInlineMaxBytes && this.lastSyncMs <= this.options.syncInlineMaxMs;
     const startedMs = this.options.clock();
     try {
-      if (inline) datasyncSync(this.active.fd);
+      if (inline)
+        fdatasyncSync(this.active.fd); // the event loop waits for the disk
       else await datasync(this.active.fd);
     } catch (error) {
       throw ioError(error, 'syncing the log');
