@@ -78,10 +78,10 @@ test('syncInlineMaxBytes 0 never syncs inline; after a slow sync, small commits 
 
   // A slow disk must stall the event loop for one sync at most: the sync that took longer than syncInlineMaxMs
   // (here made slow by testSyncDelayMs) sends the next ones to the pool until one is fast again.
-  const { store, inline } = await openStore({ syncInlineMaxMs: 100 });
+  const { store, inline } = await openStore({ syncInlineMaxMs: 500 });
   await store.bootstrap(1, CONF);
   await store.persist([{ group: 1, entries: [entry(1, 1)] }]);
-  store.setTestSyncDelayMs(150);
+  store.setTestSyncDelayMs(600);
   await store.persist([{ group: 1, entries: [entry(2, 1)] }]);
   store.setTestSyncDelayMs(0);
   await store.persist([{ group: 1, entries: [entry(3, 1)] }]);
