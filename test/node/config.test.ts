@@ -66,6 +66,30 @@ test('proposal batches default to 256 KiB, 0 switches batching off, at most 1 Mi
   );
 });
 
+test('followers apply in batches of 16 (1..1024, --follower-apply-batch-entries); small syncs inline up to 4 KiB', () => {
+  assert.equal(resolveNodeConfig(base).followerApplyBatchEntries, 16);
+  assert.equal(resolveNodeConfig({ ...base, followerApplyBatchEntries: 1 }).followerApplyBatchEntries, 1);
+  assert.throws(() => resolveNodeConfig({ ...base, followerApplyBatchEntries: 0 }), /followerApplyBatchEntries/);
+  assert.throws(() => resolveNodeConfig({ ...base, followerApplyBatchEntries: 1025 }), /followerApplyBatchEntries/);
+  assert.equal(
+    resolveNodeConfig(startConfigFromOptions({ ...startFlags, followerApplyBatchEntries: '64' }))
+      .followerApplyBatchEntries,
+    64,
+  );
+  assert.throws(
+    () => startConfigFromOptions({ ...startFlags, followerApplyBatchEntries: 'many' }),
+    /--follower-apply-batch-entries/,
+  );
+  assert.equal(resolveNodeConfig(base).syncInlineMaxBytes, 4096);
+  assert.equal(resolveNodeConfig({ ...base, syncInlineMaxBytes: 0 }).syncInlineMaxBytes, 0);
+  assert.throws(() => resolveNodeConfig({ ...base, syncInlineMaxBytes: -1 }), /syncInlineMaxBytes/);
+  assert.equal(
+    resolveNodeConfig(startConfigFromOptions({ ...startFlags, syncInlineMaxBytes: '0' })).syncInlineMaxBytes,
+    0,
+  );
+  assert.throws(() => startConfigFromOptions({ ...startFlags, syncInlineMaxBytes: '4k' }), /--sync-inline-max-bytes/);
+});
+
 test('the watch history kept defaults to 100,000 revisions and is set by --history-retention-revisions', () => {
   assert.equal(resolveNodeConfig(base).historyRetentionRevisions, 100_000);
   assert.equal(
