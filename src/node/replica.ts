@@ -891,7 +891,7 @@ export function pendingSnapshotKey(group: number): string {
   return `pendingSnapshot/${group}`;
 }
 
-function encodePendingSnapshot(snapshot: Snapshot): Uint8Array {
+export function encodePendingSnapshot(snapshot: Snapshot): Uint8Array {
   return packr.pack({
     index: snapshot.meta.index,
     term: snapshot.meta.term,
@@ -919,7 +919,15 @@ export async function recoverSnapshotInstall(logStore: LogStore, kv: KvStore, gr
       meta: { index: pending.index, term: pending.term, confState: pending.confState },
       data: new Uint8Array(pending.data),
     };
-    await logStore.persist([{ group, snapshot }]);
+    // The hard state the interrupted Ready would have written goes with it: a snapshot holds only committed
+    // entries, so the commit index is at least its index (and the term at least its term). Without it, the engine
+    // refused to start — "stored commit 1403 outside [2651, 2651]" (torture, Raft seed 1805).
+    const stored = view.initialState().hardState;
+    const hardState =
+      pending.term > stored.term
+        ? { term: pending.term, vote: null, commit: Math.max(stored.commit, pending.index) }
+        : { ...stored, commit: Math.max(stored.commit, pending.index) };
+    await logStore.persist([{ group, snapshot, hardState }]);
   }
   await logStore.setMeta(pendingSnapshotKey(group), new Uint8Array(0));
   return true;
