@@ -220,14 +220,8 @@ export class Gateway {
     }
     const limit = this.options.maxRequestBodyBytes;
     if (declared !== null && declared > limit) {
-      // The answer goes out at once, and what the client still sends is read and dropped: closing a connection
-      // with unread bytes makes the kernel reset it, and a client still uploading then sees ECONNRESET instead
-      // of the 413 (a flaky gateway test under load). Past LINGER_MAX_BYTES the connection is cut.
-      let drained = 0;
-      req.on('data', (chunk: Buffer) => {
-        drained += chunk.length;
-        if (drained > LINGER_MAX_BYTES) req.socket.destroy();
-      });
+      // The answer goes out at once; what the client still sends is read and dropped (drainRefusedBody).
+      drainRefusedBody(req);
       sendError(res, 413, 'BODY_TOO_LARGE', `the body is larger than ${limit} bytes`);
       return;
     }
@@ -338,8 +332,10 @@ export class Gateway {
       }
       this.backends.balancer.end(attempt.handle, { ok: false });
       if (x.bodyTooLarge) {
+        // Not a destroy once answered: the client may still be uploading, and would see ECONNRESET instead of the
+        // 413 (the gateway test did, in CI).
+        drainRefusedBody(x.req);
         sendError(x.res, 413, 'BODY_TOO_LARGE', `the body is larger than ${this.options.maxRequestBodyBytes} bytes`);
-        x.res.once('finish', () => x.req.destroy());
         return;
       }
       this.backends.noteFailure(origin);
@@ -443,6 +439,20 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 /** An error in the API's format (docs/api.md), so SDK clients get their typed errors through the gateway too. */
 /** How much of a refused body is read (and dropped) so the client can read the refusal. */
 const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops what the client of a refused request still sends: closing a connection with unread bytes makes
+ * the kernel reset it, and a client still uploading then sees ECONNRESET instead of the answer. Past
+ * LINGER_MAX_BYTES the connection is cut.
+ */
+function drainRefusedBody(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_MAX_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
 
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {
   if (res.headersSent) {
