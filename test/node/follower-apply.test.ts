@@ -17,25 +17,26 @@ function putEntry(index: number): Entry {
 }
 
 /**
- * Plays leader n2 to the harness's n1: appends the entry at `index` (after index - 1) with the given commit index,
- * as a leader at one write in flight does (each append carries the commit of the write before), and waits until n1
- * acknowledged it (it made it durable; on a busy machine that can take many event-loop turns), then a few turns.
+ * Plays leader n2 to the harness's n1: appends the entry at `index` (after index - 1; a put unless `entry` is
+ * given) with the given commit index, as a leader at one write in flight does (each append carries the commit of
+ * the write before), and waits until n1 acknowledged it (it made it durable; on a busy machine that can take many
+ * event-loop turns), then a few turns.
  */
-async function append(h: Awaited<ReturnType<typeof replicaHarness>>, index: number, commit: number): Promise<void> {
+async function append(
+  h: Awaited<ReturnType<typeof replicaHarness>>,
+  index: number,
+  commit: number,
+  entry: Entry = putEntry(index),
+): Promise<void> {
   const prevTerm = index - 1 > FOUNDED ? LEADER_TERM : 1;
   const message = raftMessage(0, 'n2', 'n1', 'app', {
     term: LEADER_TERM,
     index: index - 1,
     logTerm: prevTerm,
-    entries: [putEntry(index)],
+    entries: [entry],
     commit,
   });
   h.replica.step('n2', message as ConsensusMessage);
-  await acknowledged(h, index);
-}
-
-/** Waits (bounded) until n1 has acknowledged the entry at `index` to the leader, then lets three turns pass. */
-async function acknowledged(h: Awaited<ReturnType<typeof replicaHarness>>, index: number): Promise<void> {
   const deadline = performance.now() + 10_000;
   const acked = () => h.wire.some((m) => m.type === 'appResp' && !m.reject && m.index >= index);
   while (!acked() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -114,17 +115,7 @@ test("a follower applies what it set aside before a membership change, in the ch
       type: 'confChange',
       data: encodeConfChange({ changes: [{ type: 'addLearner', node: 'n4' }] }),
     };
-    h.replica.step(
-      'n2',
-      raftMessage(0, 'n2', 'n1', 'app', {
-        term: LEADER_TERM,
-        index: 5,
-        logTerm: LEADER_TERM,
-        entries: [change],
-        commit: 5,
-      }) as ConsensusMessage,
-    );
-    await acknowledged(h, 6);
+    await append(h, 6, 5, change);
     assert.equal(h.kv.appliedIndex, FOUNDED, '4 and 5 committed, set aside');
     await append(h, 7, 6);
     assert.equal(h.kv.appliedIndex, 6, 'the change and everything before it applied at once');
